@@ -1,0 +1,72 @@
+"""``imagenet_x_hf.load``: the one call most users need."""
+
+from __future__ import annotations
+
+import os
+
+import datasets
+
+from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.imagenet_x import ImageNetX
+from imagenet_x_hf.schema import SPLITS
+
+
+def load(
+    split: str = "validation",
+    imagenet: str | os.PathLike | None = None,
+    filter_prototypes: bool = True,
+    *,
+    source_kind: str | None = None,
+    allow_missing: bool = False,
+    streaming: bool = False,
+    annotations_dir: str | os.PathLike | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> datasets.Dataset | datasets.IterableDataset:
+    """ImageNet-X as a ``datasets.Dataset``: one row per annotated image.
+
+    Args:
+        split: ``"validation"`` (ImageNet-1k val) or ``"train"`` (the annotated subset).
+        imagenet: where your ImageNet images are (a folder, a tar, a Hub id); ``None``
+            gives the annotations alone.
+        filter_prototypes: drop the prototype images shown to annotators, as the paper does.
+        source_kind: the kind of ``imagenet`` when detection should be skipped.
+        allow_missing: with ``imagenet``, build even when some annotated images are
+            absent (their number is still reported).
+        streaming: return an ``IterableDataset`` over the same rows.
+        annotations_dir: another copy of the authors' annotation files.
+        cache_dir: where ``datasets`` keeps the built Arrow files (default: its own cache).
+
+    The first call builds the dataset from the source files; later calls, in any
+    process, read the cached Arrow files.
+
+    >>> ds = load("validation")
+    >>> ds.num_rows
+    46110
+    >>> row = ds[0]
+    >>> row["file_name"], ds.features["label"].int2str(row["label"])
+    ('ILSVRC2012_val_00004487.JPEG', 'restaurant')
+    >>> [ds.features["top_factor"].int2str(row["top_factor"])]
+    ['larger']
+    """
+    if split not in SPLITS:
+        raise ImageNetXError(
+            f"unknown split {split!r}: ImageNet-X annotates 'validation' and 'train'; pass one of those"
+        )
+    if not isinstance(filter_prototypes, bool):
+        raise ImageNetXError(
+            f"filter_prototypes must be True or False, not {filter_prototypes!r} "
+            f"({type(filter_prototypes).__name__})"
+        )
+    builder = ImageNetX(
+        cache_dir=None if cache_dir is None else str(cache_dir),
+        split=split,
+        filter_prototypes=filter_prototypes,
+        imagenet=None if imagenet is None else str(imagenet),
+        source_kind=source_kind,
+        allow_missing=allow_missing,
+        annotations_dir=None if annotations_dir is None else str(annotations_dir),
+    )
+    if streaming:
+        return builder.as_streaming_dataset(split=split)
+    builder.download_and_prepare()
+    return builder.as_dataset(split=split)

@@ -1,0 +1,12 @@
+"""Subcommands of ``imagenet-x``.
+
+Each module here only declares its arguments (cheap imports, so ``--help`` is
+fast) and imports the library when the command runs.
+"""
+
+from imagenet_x_hf.commands import export_hub, stats
+
+COMMANDS = [
+    export_hub.register,
+    stats.register,
+]

@@ -1,0 +1,52 @@
+"""``imagenet-x export-hub``: write (and optionally push) the Hub dataset repository."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export-hub",
+        help="write the annotations as a Hub-ready dataset repository (Parquet + card)",
+        description=(
+            "Write the ImageNet-X annotations as a Hugging Face dataset repository: Parquet "
+            "files per config and split, and a README.md dataset card whose YAML declares the "
+            "configs and features. 'datasets.load_dataset(DIR)' loads the folder offline. "
+            "With --push, upload it to the Hub (as a pull request unless --commit)."
+        ),
+    )
+    p.add_argument("output_dir", metavar="DIR", help="an empty (or new) folder to write into")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder (default: refuse)")
+    p.add_argument("--push", metavar="REPO_ID", help="upload to this Hub dataset repo (default: no upload)")
+    p.add_argument(
+        "--commit",
+        action="store_true",
+        help="with --push, commit straight to the main branch (default: open a pull request)",
+    )
+    p.add_argument(
+        "--private", action="store_true", help="with --push, create the repo private (default: public)"
+    )
+    p.add_argument("--json", action="store_true", help="print a JSON summary (default: one line of text)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagenet_x_hf.export import export_hub, push_to_hub
+
+    out = export_hub(args.output_dir, overwrite=args.overwrite)
+    summary = {
+        "output_dir": str(out),
+        "files": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
+    }
+    if args.push:
+        summary["pushed"] = push_to_hub(out, args.push, commit=args.commit, private=args.private)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    else:
+        print(
+            f"wrote {len(summary['files'])} files to {out}"
+            + (f"; pushed: {summary['pushed']}" if args.push else "")
+        )
+    return 0

@@ -8,8 +8,9 @@ the first time they are asked for (``CLASS_NAMES``, ``WNIDS``).
 ('pose', 'background', 'pattern')
 >>> len(FACTORS), len(METACLASSES)
 (16, 17)
->>> CLASS_NAMES[0], WNIDS[0]
-('tench', 'n01440764')
+>>> from imagenet_x_hf import schema
+>>> schema.CLASS_NAMES[0], schema.WNIDS[0], schema.CLASS_NAMES[134]
+('tench', 'n01440764', 'crane (n02012849)')
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ def factor_statistics(
     >>> stats["validation"]["rows"], stats["train"]["rows"]
     (46110, 11233)
     >>> stats["validation"]["top"]["style"]
-    45
+    43
     """
     from imagenet_x_hf.annotations import AnnotationArrays
     from imagenet_x_hf.api import load

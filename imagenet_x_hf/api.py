@@ -68,5 +68,11 @@ def load(
     )
     if streaming:
         return builder.as_streaming_dataset(split=split)
-    builder.download_and_prepare()
+    try:
+        builder.download_and_prepare()
+    except datasets.exceptions.DatasetGenerationError as err:
+        # datasets wraps whatever the generator raised; our errors carry the fix, so show them
+        if isinstance(err.__cause__, ImageNetXError):
+            raise err.__cause__ from None
+        raise
     return builder.as_dataset(split=split)

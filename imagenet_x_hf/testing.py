@@ -357,6 +357,14 @@ def _write_parquet(root: Path, files, *, split: str, shard_size: int) -> Path:
     repo = root / "imagenet-1k"
     data_dir = repo / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
+    import datasets
+
+    from imagenet_x_hf import schema
+
+    # The Hub's Parquet files carry their datasets features in the schema metadata.
+    features = datasets.Features(
+        {"image": datasets.Image(), "label": datasets.ClassLabel(names=list(schema.CLASS_NAMES))}
+    )
     image_type = pa.struct([("bytes", pa.binary()), ("path", pa.string())])
     shards = _shards(files, shard_size)
     for i, shard in enumerate(shards):
@@ -372,7 +380,8 @@ def _write_parquet(root: Path, files, *, split: str, shard_size: int) -> Path:
                     image_type,
                 ),
                 "label": pa.array([lab for _, lab, _ in shard], pa.int64()),
-            }
+            },
+            schema=features.arrow_schema,
         )
         pq.write_table(table, data_dir / f"{split}-{i:05d}-of-{len(shards):05d}.parquet")
     return repo

@@ -110,13 +110,13 @@ def push_to_hub(
     Needs a token (``huggingface-cli login`` or ``HF_TOKEN``); it is never printed.
     Returns the URL of the commit or pull request.
     """
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, get_token
 
-    api = HfApi()
-    if api.token is None and not os.environ.get("HF_TOKEN"):
+    if get_token() is None:
         raise ImageNetXError(
             "pushing needs a Hugging Face token with write access: run 'hf auth login' or set HF_TOKEN"
         )
+    api = HfApi()
     api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
     info = api.upload_folder(
         repo_id=repo_id,

@@ -20,6 +20,12 @@ from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.schema import SPLITS, annotation_features, image_features
 
+# datasets patches open(), os.path and pathlib inside every builder's module so that
+# loading scripts can stream remote files. This builder reads local files through
+# imagenet_x_hf.annotations and the loaders, so the patch is not wanted here, and
+# applying it imports scipy.io (about 0.3 s) on the first load of every process.
+_patched_for_streaming = True
+
 _CITATION = """\
 @inproceedings{idrissi2023imagenetx,
   title     = {ImageNet-X: Understanding Model Mistakes with Factor of Variation Annotations},

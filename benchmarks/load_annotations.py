@@ -67,6 +67,7 @@ def main() -> None:
     os.environ["HF_DATASETS_CACHE"] = cache
     os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "1"
     import imagenet_x  # the anchor
+
     import imagenet_x_hf
 
     start = time.perf_counter()

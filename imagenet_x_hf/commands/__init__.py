@@ -4,9 +4,12 @@ Each module here only declares its arguments (cheap imports, so ``--help`` is
 fast) and imports the library when the command runs.
 """
 
-from imagenet_x_hf.commands import export_hub, stats
+from imagenet_x_hf.commands import card, compare, export_hub, plot, stats
 
 COMMANDS = [
     export_hub.register,
     stats.register,
+    card.register,
+    compare.register,
+    plot.register,
 ]

@@ -1,0 +1,235 @@
+"""The ``model-index`` metadata of a model card: our eval results, merged with the card's own.
+
+The Hub reads a card's evaluation results from the ``model-index`` key of its YAML
+block. We build them with ``huggingface_hub.EvalResult`` (overall accuracy, and one
+``error_ratio`` per factor with the factor as the metric config), replace the ones an
+earlier run wrote and keep every other result.
+
+The YAML block is edited surgically: only the text of the ``model-index`` key is
+rewritten, so every other key keeps its exact bytes (comments, quoting, order). When
+the block is laid out in a way the surgical edit cannot handle safely, the block is
+re-serialised by ``huggingface_hub`` instead (same data, new formatting).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+from huggingface_hub import EvalResult, ModelCardData
+from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from huggingface_hub.utils import yaml_dump
+
+from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.schema import FACTORS
+
+# The dataset type names a Hub dataset id; the authors have not published one, so the
+# default is the dataset's short name and users pass their own export's id instead.
+DATASET_ID = "imagenet-x"
+DATASET_NAME = "ImageNet-X"
+TASK_TYPE = "image-classification"
+TASK_NAME = "Image Classification"
+OUR_METRICS = ("accuracy", "error_ratio")
+KEY = "model-index"
+
+# Hub dataset configs of the exported dataset (see imagenet_x_hf.export.CONFIGS).
+_CONFIG_BY_FILTER = {True: "default", False: "with_prototypes"}
+
+
+def eval_results_for(results: Mapping, *, dataset_id: str = DATASET_ID) -> list[EvalResult]:
+    """Overall accuracy and the per-factor error ratios of a RESULTS dict as ``EvalResult``s.
+
+    Factors without an error ratio (no image carries them) are left out: the Hub
+    needs a number.
+
+    >>> rows = {f: {"error_ratio": 1.0 + i / 100} for i, f in enumerate(FACTORS)}
+    >>> ours = eval_results_for({"accuracy": 0.8, "factors": rows})
+    >>> len(ours), ours[0].metric_type, ours[1].metric_config, ours[1].metric_value
+    (17, 'accuracy', 'pose', 1.0)
+    """
+    args = {
+        "which_factor": results.get("which_factor", "top"),
+        "error_type": results.get("error_type", "class"),
+    }
+    common = dict(
+        task_type=TASK_TYPE,
+        task_name=TASK_NAME,
+        dataset_type=dataset_id,
+        dataset_name=DATASET_NAME,
+        dataset_config=_CONFIG_BY_FILTER[bool(results.get("filter_prototypes", True))],
+        dataset_split=results.get("split", "validation"),
+    )
+    out = [
+        EvalResult(
+            **common,
+            metric_type="accuracy",
+            metric_name="Accuracy",
+            metric_value=results["accuracy"],
+            metric_args=dict(args),
+        )
+    ]
+    for factor in FACTORS:
+        value = results["factors"][factor].get("error_ratio")
+        if value is None:
+            continue
+        out.append(
+            EvalResult(
+                **common,
+                metric_type="error_ratio",
+                metric_name=f"Error ratio: {factor.replace('_', ' ')}",
+                metric_config=factor,
+                metric_value=value,
+                metric_args=dict(args),
+            )
+        )
+    return out
+
+
+def is_ours(result: EvalResult, like: EvalResult) -> bool:
+    """Whether ``result`` is one of the results ``like`` replaces: same dataset, split and settings."""
+    return (
+        result.dataset_type == like.dataset_type
+        and result.dataset_config == like.dataset_config
+        and result.dataset_split == like.dataset_split
+        and result.metric_type in OUR_METRICS
+        and (result.metric_args or {}) == (like.metric_args or {})
+    )
+
+
+def merge_eval_results(existing: Sequence[EvalResult], ours: Sequence[EvalResult]) -> list[EvalResult]:
+    """Keep the results that are not ours, in their order, then ours.
+
+    >>> old = eval_results_for({"accuracy": 0.5, "factors": {f: {} for f in FACTORS}})
+    >>> other = EvalResult(task_type="image-classification", dataset_type="imagenet-1k",
+    ...                    dataset_name="ImageNet", metric_type="accuracy", metric_value=0.9)
+    >>> new = eval_results_for({"accuracy": 0.7, "factors": {f: {} for f in FACTORS}})
+    >>> [r.metric_value for r in merge_eval_results(old + [other], new)]
+    [0.9, 0.7]
+    """
+    if not ours:
+        return list(existing)
+    return [r for r in existing if not is_ours(r, ours[0])] + list(ours)
+
+
+def parse_yaml_block(content: str, *, source: str) -> tuple[re.Match | None, dict]:
+    """The card's YAML block (its regex match, or None) and its data; clear errors when damaged."""
+    match = REGEX_YAML_BLOCK.search(content)
+    if match is None:
+        return None, {}
+    try:
+        data = yaml.safe_load(match.group(2))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = ""
+        if mark is not None:
+            line = content[: match.start(2)].count("\n") + mark.line + 1
+            where = f" at line {line}"
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise ModelCardError(
+            f"the YAML block at the top of {source} does not parse{where} ({problem}); "
+            "fix the YAML between the two '---' lines (or delete the block) and rerun; the card was not changed"
+        ) from err
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ModelCardError(
+            f"the YAML block at the top of {source} is a {type(data).__name__}, not a mapping of keys; "
+            "make it 'key: value' lines (or delete the block) and rerun; the card was not changed"
+        )
+    return match, data
+
+
+def card_data(data: Mapping[str, Any], *, source: str) -> ModelCardData:
+    """``ModelCardData`` of the card's YAML (checks its ``model-index``)."""
+    try:
+        return ModelCardData(**data)
+    except (ValueError, TypeError) as err:
+        raise ModelCardError(
+            f"the model-index in {source} cannot be read ({err}); fix it or delete the "
+            "'model-index' key, then rerun; the card was not changed"
+        ) from err
+
+
+def build_model_index(
+    data: Mapping[str, Any], ours: Sequence[EvalResult], *, model_name: str, source: str
+) -> list[dict]:
+    """The new ``model-index`` value: the card's results that are not ours, then ours."""
+    existing = card_data(data, source=source)
+    merged = merge_eval_results(existing.eval_results or [], ours)
+    card = ModelCardData(eval_results=merged, model_name=existing.model_name or model_name)
+    return card.to_dict()[KEY]
+
+
+_KEY_LINE = re.compile(rf"^[\"']?{re.escape(KEY)}[\"']?[ \t]*:", re.MULTILINE)
+
+
+def _is_top_level(line: str) -> bool:
+    # Top-level keys start in column 0; an indentless list ("- item") and comments do not end a value.
+    return bool(line) and not line[0].isspace() and not line.startswith(("-", "#"))
+
+
+def _splice_key(block: str, dumped: str) -> str | None:
+    """``block`` with the entry of KEY replaced by ``dumped`` (or appended); None if ambiguous."""
+    starts = list(_KEY_LINE.finditer(block))
+    if len(starts) > 1:
+        return None
+    if not starts:
+        if not block.strip():
+            return dumped.rstrip("\r\n")
+        separator = "" if block.endswith("\n") else ("\r\n" if dumped.endswith("\r\n") else "\n")
+        return block + separator + dumped.rstrip("\r\n")
+    start = starts[0].start()
+    lines = block[start:].splitlines(keepends=True)
+    # The entry runs to the next top-level key; blank lines and column-0 comments just
+    # before that key are layout, and stay.
+    end = start + len(lines[0])
+    value_end = end
+    for line in lines[1:]:
+        if _is_top_level(line):
+            break
+        end += len(line)
+        if line.strip() and not line.startswith("#"):
+            value_end = end
+    region = block[start:value_end]
+    replacement = dumped if region.endswith("\n") else dumped.rstrip("\r\n")
+    return block[:start] + replacement + block[value_end:]
+
+
+def set_model_index(content: str, model_index: list[dict], *, source: str) -> str:
+    """``content`` (a whole card) with its ``model-index`` set; every other byte kept where possible.
+
+    >>> card = "---\\nlicense: mit  # keep me\\n---\\n# Title\\n"
+    >>> print(set_model_index(card, [{"name": "m", "results": []}], source="card"), end="")
+    ---
+    license: mit  # keep me
+    model-index:
+    - name: m
+      results: []
+    ---
+    # Title
+    """
+    line_break = "\r\n" if "\r\n" in content else "\n"
+    dumped = yaml_dump({KEY: model_index}, sort_keys=False)
+    if line_break != "\n":
+        dumped = dumped.replace("\n", line_break)
+    match, data = parse_yaml_block(content, source=source)
+    if match is None:
+        return f"---{line_break}{dumped}---{line_break}{content}"
+    block = match.group(2)
+    expected = {**data, KEY: model_index}
+    new_block = _splice_key(block, dumped)
+    if new_block is not None:
+        try:
+            ok = yaml.safe_load(new_block) == expected
+        except yaml.YAMLError:
+            ok = False
+        if ok:
+            return content[: match.start(2)] + new_block + content[match.end(2) :]
+    # The layout defeats a surgical edit (e.g. flow style or a duplicated key): rewrite
+    # the block from its data; values are kept, formatting is not.
+    new_block = yaml_dump(expected, sort_keys=False).rstrip("\n")
+    if line_break != "\n":
+        new_block = new_block.replace("\n", line_break)
+    return content[: match.start(2)] + new_block + content[match.end(2) :]

@@ -1,0 +1,206 @@
+"""The "Robustness on ImageNet-X" section of a model card: rendering and splicing.
+
+The section is rendered from a Jinja template (``templates/robustness_section.md.j2``,
+or the user's own) and framed by two HTML comments, invisible on the Hub, so a
+later run finds and replaces exactly its own text and nothing else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.reports.summary import (
+    factor_rows,
+    format_interval,
+    format_percent,
+    format_ratio,
+    summarize,
+)
+from imagenet_x_hf.schema import FACTOR_DEFINITIONS
+
+START = "<!-- imagenet-x:robustness:start (written by imagenet-x card; edits inside are replaced) -->"
+END = "<!-- imagenet-x:robustness:end -->"
+# Markers are found by these prefixes, so a change of the wording above still finds old sections.
+_START_PREFIX = "<!-- imagenet-x:robustness:start"
+_END_PREFIX = "<!-- imagenet-x:robustness:end"
+
+TEMPLATE = Path(__file__).resolve().parent / "templates" / "robustness_section.md.j2"
+PAPER_URL = "https://arxiv.org/abs/2211.01866"
+PROJECT_URL = "https://pypi.org/project/imagenet-x-hf/"
+
+_WHICH_FACTOR_TEXT = {
+    "top": "each image counts under its single most salient factor (top factor)",
+    "multi": "each image counts under every factor marked for it (multi-factor)",
+}
+_ERROR_TEXT = {
+    "class": "a prediction is wrong when it is not the labelled class (top-1)",
+    "real_class": "a prediction is wrong when it is not among the image's ReaL labels",
+    "metaclass": "a prediction is wrong when its class is outside the true metaclass",
+}
+
+
+def settings_text(results: Mapping) -> dict[str, str]:
+    """The scoring settings of a RESULTS dict, each said in words."""
+    coverage = results.get("coverage") or {}
+    level = results.get("confidence_level")
+    out = {
+        "which_factor": _WHICH_FACTOR_TEXT.get(
+            results.get("which_factor", "top"), str(results.get("which_factor"))
+        ),
+        "error_type": _ERROR_TEXT.get(results.get("error_type", "class"), str(results.get("error_type"))),
+        "prototypes": (
+            "the validation images shown to annotators as examples are left out"
+            if results.get("filter_prototypes", True)
+            else "the validation images shown to annotators as examples are included"
+        ),
+        "level": f"{100 * level:g}%" if isinstance(level, (int, float)) else "",
+        "interval_method": str(results.get("interval_method") or "unspecified"),
+    }
+    if coverage.get("annotated") is not None and coverage.get("used") is not None:
+        missing = coverage.get("missing") or 0
+        out["coverage"] = (
+            f"{coverage['used']:,} of the {coverage['annotated']:,} annotated images were scored"
+            + (f" ({missing:,} had no prediction)" if missing else "")
+        )
+    else:
+        out["coverage"] = f"{int(results['images']):,} annotated images were scored"
+    return out
+
+
+def _environment(template_dir: Path):
+    from jinja2 import FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    # Sandboxed: a template passed with --template may come from anywhere.
+    env = SandboxedEnvironment(
+        loader=FileSystemLoader(str(template_dir)),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+    env.filters.update(
+        ratio=format_ratio, percent=format_percent, interval=format_interval, md=markdown_escape
+    )
+    return env
+
+
+def markdown_escape(text: Any) -> str:
+    """Escape what would break a Markdown table cell or start formatting.
+
+    >>> markdown_escape("a|b_c*")
+    'a\\\\|b\\\\_c\\\\*'
+    """
+    out = str(text)
+    for ch in ("\\", "|", "*", "_", "`", "[", "]", "<", ">"):
+        out = out.replace(ch, "\\" + ch)
+    return out
+
+
+def render_section(
+    results: Mapping,
+    *,
+    model: str,
+    image: str | None = None,
+    reproduce: Sequence[str] = (),
+    template: str | os.PathLike | None = None,
+) -> str:
+    """The section, markers included, without a trailing newline.
+
+    ``image`` is the chart's path relative to the card; ``reproduce`` the commands
+    that recreate the numbers. The template receives ``model``, ``results``,
+    ``summary`` (``summarize(results)``), ``rows`` (one ``FactorRow`` per factor, in
+    the paper's order), ``definitions``, ``settings``, ``image``, ``reproduce``,
+    ``paper_url`` and ``project_url``, and the filters ``ratio``, ``percent``,
+    ``interval`` and ``md``.
+    """
+    from jinja2 import TemplateError
+
+    path = Path(template) if template is not None else TEMPLATE
+    if not path.is_file():
+        raise ModelCardError(
+            f"template {str(path)!r} does not exist; pass an existing .j2 file to --template"
+        )
+    env = _environment(path.parent)
+    try:
+        body = env.get_template(path.name).render(
+            model=model,
+            results=results,
+            summary=summarize(results),
+            rows=factor_rows(results),
+            definitions=FACTOR_DEFINITIONS,
+            settings=settings_text(results),
+            image=image,
+            reproduce=list(reproduce),
+            paper_url=PAPER_URL,
+            project_url=PROJECT_URL,
+        )
+    except TemplateError as err:
+        line = getattr(err, "lineno", None)
+        where = f" (line {line})" if line else ""
+        raise ModelCardError(
+            f"the template {str(path)!r} failed to render{where}: {err}; fix the template "
+            "(the variables it may use are listed in imagenet_x_hf.reports.section.render_section)"
+        ) from err
+    if _START_PREFIX in body or _END_PREFIX in body:
+        raise ModelCardError(
+            f"the template {str(path)!r} writes the section markers itself; remove them from the template"
+        )
+    return f"{START}\n{body.strip()}\n{END}"
+
+
+def find_section(body: str, *, source: str) -> tuple[int, int] | None:
+    """The (start, end) offsets of our section in ``body``, or None; errors on damaged markers."""
+    starts, ends = body.count(_START_PREFIX), body.count(_END_PREFIX)
+    if starts == 0 and ends == 0:
+        return None
+    i = body.find(_START_PREFIX)
+    j = body.find(_END_PREFIX)
+    if starts != 1 or ends != 1 or j < i:
+        raise ModelCardError(
+            f"{source} has {starts} start and {ends} end marker(s) of the ImageNet-X section "
+            f"('{_START_PREFIX} ...' and '{_END_PREFIX} -->'), expected one of each, start first; "
+            "delete the damaged section by hand, keeping the rest, and rerun; the card was not changed"
+        )
+    close = body.find("-->", j)
+    if close < 0:
+        raise ModelCardError(
+            f"the end marker of the ImageNet-X section in {source} is not closed with '-->'; "
+            "fix or delete it and rerun; the card was not changed"
+        )
+    return i, close + len("-->")
+
+
+def splice_section(body: str, section: str, *, source: str = "the card") -> str:
+    """``body`` with ``section`` replacing our earlier section, or appended at the end.
+
+    Every byte outside the section is kept; the section takes the body's line endings.
+
+    >>> first = splice_section("# Model\\n\\nText.\\n", "<!-- imagenet-x:robustness:start -->\\nv1\\n<!-- imagenet-x:robustness:end -->")
+    >>> print(first, end="")
+    # Model
+    <BLANKLINE>
+    Text.
+    <BLANKLINE>
+    <!-- imagenet-x:robustness:start -->
+    v1
+    <!-- imagenet-x:robustness:end -->
+    >>> second = splice_section(first + "More.\\n", first[first.index("<!--"):].strip().replace("v1", "v2"))
+    >>> second.count("v2"), second.count("v1"), second.endswith("-->\\nMore.\\n")
+    (1, 0, True)
+    """
+    if "\r\n" in body:
+        section = section.replace("\r\n", "\n").replace("\n", "\r\n")
+    newline = "\r\n" if "\r\n" in body else "\n"
+    span = find_section(body, source=source)
+    if span is not None:
+        return body[: span[0]] + section + body[span[1] :]
+    if not body:
+        return section + newline
+    separator = newline if body.endswith("\n") else newline * 2
+    return body + separator + section + newline

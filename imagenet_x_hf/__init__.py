@@ -12,6 +12,7 @@ from imagenet_x_hf.errors import (
     LabelSpaceError,
     SourceError,
 )
+from imagenet_x_hf.metrics import METRIC_PATH
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
 __version__ = "0.1.0"
@@ -20,6 +21,7 @@ __all__ = [
     "FACTORS",
     "FACTOR_DEFINITIONS",
     "METACLASSES",
+    "METRIC_PATH",
     "AnnotationFileError",
     "ImageNetXError",
     "LabelSpaceError",

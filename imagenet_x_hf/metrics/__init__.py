@@ -1,0 +1,51 @@
+"""Per-factor error ratios: a numpy core, intervals, breakdowns, and file-level scoring.
+
+``METRIC_PATH`` is the folder of the ``evaluate`` module (``evaluate.load(METRIC_PATH)``).
+
+>>> from imagenet_x_hf.metrics import METRIC_PATH
+>>> METRIC_PATH.endswith("imagenet_x")
+True
+"""
+
+from pathlib import Path
+
+from imagenet_x_hf.metrics.core import (
+    EMPTY_REAL,
+    ERROR_TYPES,
+    WHICH_FACTORS,
+    FactorCounts,
+    correctness,
+    error_ratio,
+    factor_counts,
+)
+from imagenet_x_hf.metrics.intervals import (
+    INTERVAL_METHOD,
+    PAIRED_METHOD,
+    error_ratio_interval,
+    paired_difference,
+)
+from imagenet_x_hf.metrics.predictions import Predictions, read_predictions
+from imagenet_x_hf.metrics.score import paired_comparison, score_arrays, score_predictions, split_arrays
+
+METRIC_PATH = str(Path(__file__).resolve().parent / "imagenet_x")
+
+__all__ = [
+    "EMPTY_REAL",
+    "ERROR_TYPES",
+    "INTERVAL_METHOD",
+    "METRIC_PATH",
+    "PAIRED_METHOD",
+    "WHICH_FACTORS",
+    "FactorCounts",
+    "Predictions",
+    "correctness",
+    "error_ratio",
+    "error_ratio_interval",
+    "factor_counts",
+    "paired_comparison",
+    "paired_difference",
+    "read_predictions",
+    "score_arrays",
+    "score_predictions",
+    "split_arrays",
+]

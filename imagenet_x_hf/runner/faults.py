@@ -1,0 +1,28 @@
+"""Deterministic crash points, so tests can kill a run at a chosen place with SIGKILL.
+
+Set ``IMAGENET_X_HF_CRASH=<point>:<n>`` and the process kills itself (``kill -9``,
+no cleanup, like a lost node) the ``n``-th time it passes ``<point>``. Points:
+``shard-tmp-written`` (a shard's temporary file is on disk, not yet renamed),
+``shard-written`` (a shard has been renamed into place), ``outputs-written``
+(predictions.parquet is written, results.json not yet). Unset: no effect.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "IMAGENET_X_HF_CRASH"
+_counts: dict[str, int] = {}
+
+
+def crash_point(name: str) -> None:
+    spec = os.environ.get(ENV)
+    if not spec:
+        return
+    point, _, n = spec.partition(":")
+    if point != name:
+        return
+    _counts[name] = _counts.get(name, 0) + 1
+    if _counts[name] == int(n or 1):
+        os.kill(os.getpid(), signal.SIGKILL)

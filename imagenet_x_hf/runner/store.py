@@ -1,0 +1,230 @@
+"""The output directory of a run: a manifest, prediction shards, final files; all writes atomic.
+
+Rows ``[0, N)`` of the dataset are cut into shards of ``shard_size`` rows. A shard is
+written once, complete, by the process that predicted it (temporary file, fsync,
+``os.replace``), so after a crash every shard on disk is whole and a restarted run
+predicts only the missing ones. ``run.json`` holds the fingerprint of the settings
+that decide the predictions; a restart with other settings is refused.
+
+>>> import tempfile, numpy as np
+>>> store = RunStore(tempfile.mkdtemp(), num_rows=5, shard_size=2)
+>>> store.num_shards, store.shard_range(2)
+(3, (4, 5))
+>>> store.write_shard(2, rows=np.array([4]), predicted_class=np.array([7]),
+...     predicted_probability=np.array([0.5]), top5_classes=np.zeros((1, 5)), top5_probabilities=np.zeros((1, 5)))
+>>> store.done_shards()
+{2}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.runner.faults import crash_point
+
+MANIFEST = "run.json"
+SHARDS = "shards"
+FINAL_FILES = ("predictions.parquet", "predictions.csv", "results.json")
+TOP_K = 5
+
+SHARD_SCHEMA = pa.schema(
+    [
+        ("row", pa.int64()),
+        ("predicted_class", pa.int32()),
+        ("predicted_probability", pa.float32()),
+        ("top5_classes", pa.list_(pa.int32(), TOP_K)),
+        ("top5_probabilities", pa.list_(pa.float32(), TOP_K)),
+    ]
+)
+
+
+class RunStateError(ImageNetXError):
+    """The output directory holds something this run cannot continue from."""
+
+
+def fingerprint(settings: dict[str, Any]) -> str:
+    """A stable hash of JSON-ready settings.
+
+    >>> fingerprint({"a": 1, "b": [2]}) == fingerprint({"b": [2], "a": 1})
+    True
+    """
+    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def atomic_write_json(path: Path, obj: Any) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=False) + "\n").encode())
+
+
+class RunStore:
+    """Shards and manifest under one output directory (see module doc)."""
+
+    def __init__(self, output: str | os.PathLike, *, num_rows: int, shard_size: int):
+        if shard_size < 1:
+            raise ImageNetXError(f"shard_size must be positive, not {shard_size}")
+        self.output = Path(output)
+        self.num_rows = num_rows
+        self.shard_size = shard_size
+
+    @property
+    def shards_dir(self) -> Path:
+        return self.output / SHARDS
+
+    @property
+    def num_shards(self) -> int:
+        return -(-self.num_rows // self.shard_size)
+
+    def shard_range(self, k: int) -> tuple[int, int]:
+        return k * self.shard_size, min((k + 1) * self.shard_size, self.num_rows)
+
+    def shard_path(self, k: int) -> Path:
+        return self.shards_dir / f"shard-{k:06d}-of-{self.num_shards:06d}.parquet"
+
+    def done_shards(self) -> set[int]:
+        return {k for k in range(self.num_shards) if self.shard_path(k).is_file()}
+
+    # -- setting up ---------------------------------------------------------------------------
+
+    def prepare(self, settings: dict[str, Any], *, overwrite: bool) -> dict[str, Any]:
+        """Main process: start, resume or (with ``overwrite``) restart the run; returns the manifest."""
+        self.output.mkdir(parents=True, exist_ok=True)
+        manifest_path = self.output / MANIFEST
+        if overwrite:
+            shutil.rmtree(self.shards_dir, ignore_errors=True)
+            for name in (MANIFEST, *FINAL_FILES):
+                (self.output / name).unlink(missing_ok=True)
+        manifest = {
+            "fingerprint": fingerprint(settings),
+            "num_rows": self.num_rows,
+            "shard_size": self.shard_size,
+            "settings": settings,
+        }
+        if manifest_path.is_file():
+            old = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if old.get("fingerprint") != manifest["fingerprint"]:
+                changed = _changed_keys(old.get("settings", {}), settings)
+                raise RunStateError(
+                    f"{self.output} holds a run with other settings (changed: {', '.join(changed) or 'unknown'}); "
+                    "its predictions cannot be mixed with this run's. Pass --overwrite to start over, "
+                    "or choose another --output."
+                )
+        elif self.shards_dir.exists() and any(self.shards_dir.iterdir()):
+            raise RunStateError(
+                f"{self.shards_dir} holds shards but no {MANIFEST}; pass --overwrite to start over"
+            )
+        self.shards_dir.mkdir(parents=True, exist_ok=True)
+        for stale in self.shards_dir.glob(".*.tmp-*"):
+            stale.unlink(missing_ok=True)  # a crashed writer's half-written file
+        atomic_write_json(manifest_path, manifest)
+        return manifest
+
+    def check_manifest(self, settings: dict[str, Any]) -> None:
+        """Every process: the manifest on disk is this run's (catches unshared output dirs too)."""
+        path = self.output / MANIFEST
+        if not path.is_file():
+            raise RunStateError(
+                f"{path} is missing on this process; with several nodes, --output must be on a "
+                "filesystem every node sees"
+            )
+        if json.loads(path.read_text(encoding="utf-8")).get("fingerprint") != fingerprint(settings):
+            raise RunStateError(f"{path} belongs to another run; processes disagree on the settings")
+
+    # -- shards -------------------------------------------------------------------------------
+
+    def write_shard(
+        self,
+        k: int,
+        *,
+        rows: np.ndarray,
+        predicted_class: np.ndarray,
+        predicted_probability: np.ndarray,
+        top5_classes: np.ndarray,
+        top5_probabilities: np.ndarray,
+    ) -> None:
+        """Write shard ``k`` atomically after checking it holds each of its rows exactly once, in order."""
+        start, stop = self.shard_range(k)
+        rows = np.asarray(rows, dtype=np.int64)
+        if not np.array_equal(rows, np.arange(start, stop)):
+            raise RunStateError(
+                f"shard {k} should hold rows {start}..{stop - 1} once each, in order; it got {rows.size} rows"
+            )
+        table = pa.table(
+            {
+                "row": rows,
+                "predicted_class": np.asarray(predicted_class, dtype=np.int32),
+                "predicted_probability": np.asarray(predicted_probability, dtype=np.float32),
+                "top5_classes": _fixed_list(np.asarray(top5_classes, dtype=np.int32)),
+                "top5_probabilities": _fixed_list(np.asarray(top5_probabilities, dtype=np.float32)),
+            },
+            schema=SHARD_SCHEMA,
+        )
+        path = self.shard_path(k)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f)
+            f.flush()
+            os.fsync(f.fileno())
+        crash_point("shard-tmp-written")
+        os.replace(tmp, path)
+        crash_point("shard-written")
+
+    def read_predictions(self) -> pa.Table:
+        """All shards as one table ordered by row; checks that every row appears exactly once."""
+        missing = [k for k in range(self.num_shards) if not self.shard_path(k).is_file()]
+        if missing:
+            raise RunStateError(
+                f"{len(missing)} of {self.num_shards} prediction shards are missing under {self.shards_dir} "
+                f"(first: {missing[0]}); run the same command again to predict them"
+            )
+        parts = []
+        for k in range(self.num_shards):
+            try:
+                parts.append(pq.read_table(self.shard_path(k), schema=SHARD_SCHEMA))
+            except Exception as err:
+                raise RunStateError(
+                    f"cannot read {self.shard_path(k)} ({err}); delete it and run again to redo it"
+                ) from err
+        table = pa.concat_tables(parts) if parts else SHARD_SCHEMA.empty_table()
+        rows = table.column("row").to_numpy()
+        if not np.array_equal(rows, np.arange(self.num_rows)):
+            raise RunStateError(
+                f"the shards hold {rows.size} predictions for {self.num_rows} rows, not each row exactly once; "
+                "pass --overwrite to start over"
+            )
+        return table
+
+
+def _fixed_list(values: np.ndarray) -> pa.FixedSizeListArray:
+    flat = pa.array(values.reshape(-1))
+    return pa.FixedSizeListArray.from_arrays(flat, TOP_K)
+
+
+def _changed_keys(old: dict[str, Any], new: dict[str, Any], prefix: str = "") -> list[str]:
+    keys = []
+    for key in sorted(set(old) | set(new)):
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += _changed_keys(a, b, f"{prefix}{key}.")
+        elif json.dumps(a, sort_keys=True, default=str) != json.dumps(b, sort_keys=True, default=str):
+            keys.append(prefix + key)
+    return keys

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import warnings
 
 import datasets
 
+from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.imagenet_x import ImageNetX
+from imagenet_x_hf.imagenet_x import MISSING_NOTE, UNREADABLE_NOTE, ImageNetX, source_fingerprint
 from imagenet_x_hf.schema import SPLITS
 
 
@@ -65,6 +67,10 @@ def load(
         source_kind=source_kind,
         allow_missing=allow_missing,
         annotations_dir=None if annotations_dir is None else str(annotations_dir),
+        # Passed explicitly so that they key the cache: a changed source or repaired
+        # annotation files build anew.
+        annotations_fingerprint=annotations.fingerprint(annotations_dir),
+        source_fingerprint=None if imagenet is None else source_fingerprint(str(imagenet)),
     )
     if streaming:
         return builder.as_streaming_dataset(split=split)
@@ -75,4 +81,18 @@ def load(
         if isinstance(err.__cause__, ImageNetXError):
             raise err.__cause__ from None
         raise
-    return builder.as_dataset(split=split)
+    dataset = builder.as_dataset(split=split)
+    if imagenet is not None and not builder.reported_gaps:
+        _report_gaps(dataset)
+    return dataset
+
+
+def _report_gaps(dataset: datasets.Dataset) -> None:
+    """Warn on every load, cached or not, that images were left out of the build."""
+    notes = [
+        line
+        for line in (dataset.info.description or "").splitlines()
+        if MISSING_NOTE in line or UNREADABLE_NOTE in line
+    ]
+    if notes:
+        warnings.warn("ImageNet-X: " + " ".join(notes), stacklevel=3)

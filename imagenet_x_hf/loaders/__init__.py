@@ -1,0 +1,177 @@
+"""Read ImageNet images, by file name, from wherever a user keeps ImageNet.
+
+Kinds of source (``KINDS``), detected from the path or id, or named explicitly:
+
+- ``folder``: a flat folder of images (``val/ILSVRC2012_val_00000001.JPEG``);
+- ``class_folders``: one folder per class (``val/n01440764/...``, ``train/n01440764/...``);
+- ``val_tar``: ``ILSVRC2012_img_val.tar`` (any plain tar of images);
+- ``train_tar``: ``ILSVRC2012_img_train.tar`` (a tar of per-class tars);
+- ``webdataset``: a folder of WebDataset shards, or one shard;
+- ``parquet``: a local Parquet copy (a repository folder or one file);
+- ``hub``: a Hub dataset id (``ILSVRC/imagenet-1k``), loaded with ``datasets``.
+
+Every kind yields ``(file_name, original bytes)`` with the file name as the
+annotations spell it; nothing is re-encoded.
+
+>>> import tempfile
+>>> from imagenet_x_hf.testing import make_synthetic_imagenet
+>>> tar = make_synthetic_imagenet(tempfile.mkdtemp(), layout="val_tar", n=3)
+>>> detect_kind(tar)
+'val_tar'
+>>> [(name, data[:2]) for name, data in iter_images(tar)][0]
+('ILSVRC2012_val_00025612.JPEG', b'\\xff\\xd8')
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tarfile
+from collections.abc import Collection, Iterator
+from pathlib import Path
+
+from imagenet_x_hf.errors import SourceError
+from imagenet_x_hf.loaders.catalog import Catalog
+from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name
+
+KINDS: tuple[str, ...] = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+_LAYOUTS_HELP = (
+    "an extracted folder (flat or one folder per class), ILSVRC2012_img_val.tar, "
+    "ILSVRC2012_img_train.tar, a folder of WebDataset shards, a Parquet copy, or a Hub id"
+)
+
+
+def _first_members(path: Path, count: int = 4) -> list[str]:
+    try:
+        with tarfile.open(path, mode="r:") as tar:
+            names = []
+            while len(names) < count and (member := tar.next()) is not None:
+                if member.isfile():
+                    names.append(member.name)
+            return names
+    except tarfile.ReadError as err:
+        raise SourceError(
+            f"{path} is not a readable uncompressed tar ({err}); decompress a .tar.gz copy first"
+        ) from None
+
+
+def _tar_kind(path: Path) -> str:
+    if path.name.startswith("ILSVRC2012_img_train"):
+        return "train_tar"
+    if path.name.startswith("ILSVRC2012_img_val"):
+        return "val_tar"
+    members = _first_members(path)
+    if members and all(m.endswith(".tar") for m in members):
+        return "train_tar"
+    suffixes = {m.rsplit("/", 1)[-1].partition(".")[2] for m in members}
+    if suffixes & {"json", "cls", "txt"}:
+        return "webdataset"
+    return "val_tar"
+
+
+def detect_kind(source: str | os.PathLike) -> str:
+    """The kind of an ImageNet source, from its path (and a peek inside) or its Hub id.
+
+    >>> detect_kind("ILSVRC/imagenet-1k")
+    'hub'
+    """
+    path = Path(source).expanduser()
+    if not path.exists():
+        if _HUB_ID.fullmatch(str(source)) and not str(source).startswith((".", "/")):
+            return "hub"
+        raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
+    if path.is_file():
+        if path.suffix == ".parquet":
+            return "parquet"
+        if path.suffix == ".tar":
+            return _tar_kind(path)
+        raise SourceError(
+            f"{path} is neither a .tar nor a .parquet file; pass {_LAYOUTS_HELP} "
+            "(a compressed archive must be decompressed first)"
+        )
+    subfolders, images, tars = 0, 0, []
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.is_dir():
+                if WNID.fullmatch(entry.name):
+                    subfolders += 1
+            elif entry.name.endswith(".parquet"):
+                return "parquet"
+            elif entry.name.endswith(".tar"):
+                tars.append(entry.name)
+            elif is_image_name(entry.name):
+                images += 1
+    if any(path.glob("data/*.parquet")) or any(path.glob("*/*.parquet")):
+        return "parquet"
+    if tars:
+        official = [t for t in tars if t.startswith("ILSVRC2012_img_")]
+        if official:
+            raise SourceError(
+                f"{path} holds {official}: pass the tar itself (e.g. {path / official[0]}), not its folder"
+            )
+        return "webdataset"
+    if subfolders:
+        return "class_folders"
+    if images:
+        return "folder"
+    raise SourceError(f"{path} holds no ImageNet images that can be recognised; pass {_LAYOUTS_HELP}")
+
+
+def open_source(
+    source: str | os.PathLike,
+    *,
+    split: str = "validation",
+    kind: str | None = None,
+    file_names: Collection[str] | None = None,
+) -> Catalog:
+    """Index a source: which file names it holds and where, without reading any image.
+
+    ``file_names`` restricts the index to those names (canonical, as the annotations
+    spell them), which is what lets the train subset skip most of ImageNet train.
+    """
+    kind = detect_kind(source) if kind is None else kind
+    if kind not in KINDS:
+        raise SourceError(f"unknown source kind {kind!r}: pass one of {KINDS} or None to detect it")
+    wanted = None if file_names is None else frozenset(file_names)
+    if kind in ("parquet", "hub"):
+        from imagenet_x_hf.loaders.hub import open_hub
+
+        return open_hub(source, split=split, kind=kind, wanted=wanted)
+    if not Path(source).exists():
+        raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
+    if kind == "folder":
+        from imagenet_x_hf.loaders.folders import open_flat_folder
+
+        return open_flat_folder(source, wanted=wanted)
+    if kind == "class_folders":
+        from imagenet_x_hf.loaders.folders import open_class_folders
+
+        return open_class_folders(source, wanted=wanted)
+    if kind == "val_tar":
+        from imagenet_x_hf.loaders.tars import open_val_tar
+
+        return open_val_tar(source, wanted=wanted)
+    if kind == "train_tar":
+        from imagenet_x_hf.loaders.tars import open_train_tar
+
+        return open_train_tar(source, wanted=wanted)
+    from imagenet_x_hf.loaders.webdataset import open_webdataset
+
+    return open_webdataset(source, split=split, wanted=wanted)
+
+
+def iter_images(
+    source: str | os.PathLike,
+    *,
+    split: str = "validation",
+    kind: str | None = None,
+    file_names: Collection[str] | None = None,
+) -> Iterator[tuple[str, bytes]]:
+    """Yield ``(file_name, original image bytes)`` for every image of a source, in source order."""
+    with open_source(source, split=split, kind=kind, file_names=file_names) as catalog:
+        yield from catalog
+
+
+__all__ = ["KINDS", "Catalog", "canonical_name", "detect_kind", "iter_images", "open_source"]

@@ -4,7 +4,7 @@ Each module here only declares its arguments (cheap imports, so ``--help`` is
 fast) and imports the library when the command runs.
 """
 
-from imagenet_x_hf.commands import card, compare, export_hub, plot, stats
+from imagenet_x_hf.commands import card, compare, evaluate, export_hub, plot, stats
 
 COMMANDS = [
     export_hub.register,
@@ -12,4 +12,5 @@ COMMANDS = [
     card.register,
     compare.register,
     plot.register,
+    evaluate.register,
 ]

@@ -25,9 +25,9 @@ FORMATS = ("png", "svg")
 # Colour-blind-safe (Okabe & Ito); the single-model chart colours a bar by where its interval lies.
 VERSUS_ONE_COLORS = {"above": "#D55E00", "includes": "#A0A0A0", "below": "#0072B2", "unknown": "#A0A0A0"}
 VERSUS_ONE_LABELS = {
-    "above": "interval above 1: more mistakes than average",
+    "above": "interval above 1 (more mistakes)",
     "includes": "interval includes 1",
-    "below": "interval below 1: fewer mistakes than average",
+    "below": "interval below 1 (fewer mistakes)",
 }
 MODEL_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 
@@ -71,9 +71,17 @@ def _errors(values, lows, highs) -> np.ndarray:
     return np.vstack([v - lo, hi - v])
 
 
+def _level(results: Mapping) -> str:
+    level = results.get("confidence_level")
+    return f"{100 * level:g}% " if isinstance(level, (int, float)) else ""
+
+
 def _title(results: Mapping, model: str | None) -> str:
     name = model or results.get("model") or "model"
-    return f"{name}: error ratio per ImageNet-X factor (accuracy {format_percent(results.get('accuracy'))})"
+    return (
+        f"{name}: error ratio per ImageNet-X factor, {_level(results)}intervals "
+        f"(accuracy {format_percent(results.get('accuracy'))})"
+    )
 
 
 def plot_error_ratios(results: Mapping, *, model: str | None = None, title: str | None = None):
@@ -118,9 +126,12 @@ def _heading(fig, text: str) -> None:
     fig.suptitle(text, fontsize=11, x=0.01, ha="left")
 
 
-def _legend(fig, handles, labels, *, ncols: int) -> None:
-    # Above the axes, not inside them: inside, a legend hides the tallest bars.
-    fig.legend(handles, labels, loc="outside upper left", ncols=ncols, fontsize=8.5, frameon=False)
+def _legend(fig, handles, labels, *, ncols: int | None = None) -> None:
+    # Below the chart, not inside it: inside, a legend hides the tallest bars; above, it
+    # crowds the title. One row when the labels fit the width, else two columns.
+    if ncols is None:
+        ncols = len(labels) if sum(len(label) + 6 for label in labels) <= 110 else 2
+    fig.legend(handles, labels, loc="outside lower center", ncols=ncols, fontsize=8.5, frameon=False)
 
 
 def _legend_versus_one(fig, rows) -> None:
@@ -129,7 +140,7 @@ def _legend_versus_one(fig, rows) -> None:
     present = [k for k in ("above", "includes", "below") if any(r.versus_one == k for r in rows)]
     handles = [Patch(color=VERSUS_ONE_COLORS[k]) for k in present]
     if handles:
-        _legend(fig, handles, [VERSUS_ONE_LABELS[k] for k in present], ncols=min(len(handles), 2))
+        _legend(fig, handles, [VERSUS_ONE_LABELS[k] for k in present])
 
 
 def plot_comparison(
@@ -167,7 +178,7 @@ def plot_comparison(
             np.nan_to_num(heights),
             width=width * 0.92,
             color=color_of[name],
-            label=f"{name} (accuracy {format_percent(results.get('accuracy'))})",
+            label=f"{name} (acc. {format_percent(results.get('accuracy'))})",
             zorder=2,
         )
         ax.errorbar(
@@ -185,11 +196,14 @@ def plot_comparison(
     ax.axhline(1.0, color="#222222", linestyle="--", linewidth=1, zorder=2.5)
     ax.set_ylim(0, top * 1.08)
     _style(ax, ylabel="Error ratio (1 = model's average)")
+    level = _level(models[0][1])
     _heading(
-        fig, title or "Error ratio per ImageNet-X factor (bars: intervals; dashed line: model's average)"
+        fig,
+        title
+        or f"Error ratio per ImageNet-X factor (whiskers: {level}intervals; dashed line: each model's average)",
     )
     handles, labels = ax.get_legend_handles_labels()
-    _legend(fig, handles, labels, ncols=min(n, 2 if max(map(len, labels)) > 30 else 4))
+    _legend(fig, handles, labels)
     if comparisons:
         _plot_differences(axes[1], comparisons, color_of=color_of, baseline=baseline)
     _factor_axis(axes[-1])
@@ -253,8 +267,12 @@ def figure_bytes(fig, fmt: str) -> bytes:
     if fmt not in FORMATS:
         raise ResultsFileError(f"cannot write a {fmt!r} chart; use a .png or .svg file name")
     metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+    import matplotlib
+
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata)
+    # A fixed salt makes the SVG's element ids, hence its bytes, the same on every run.
+    with matplotlib.rc_context({"svg.hashsalt": "imagenet-x-hf"}):
+        fig.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata)
     return buffer.getvalue()
 
 

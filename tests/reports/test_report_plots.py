@@ -1,0 +1,141 @@
+"""Charts for one real model and for the four real models: valid files, and bars that show the numbers."""
+
+from __future__ import annotations
+
+import struct
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from imagenet_x_hf.cli import main
+from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.reports.plots import (
+    DPI,
+    VERSUS_ONE_COLORS,
+    WIDTH_IN,
+    figure_bytes,
+    plot_comparison,
+    plot_error_ratios,
+    save_figure,
+)
+from imagenet_x_hf.reports.summary import factor_label, factor_rows
+from imagenet_x_hf.schema import FACTORS
+
+
+def png_size(path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    return struct.unpack(">II", data[16:24])
+
+
+def svg_root(path):
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    return root
+
+
+@pytest.fixture(scope="module")
+def single_figure(vit):
+    return plot_error_ratios(vit.results, model="ViT")
+
+
+@pytest.fixture(scope="module")
+def comparison_figure(comparison):
+    return plot_comparison(
+        list(comparison["models"].items()),
+        comparisons=comparison["comparisons"],
+        baseline=comparison["baseline"],
+    )
+
+
+def bar_heights(ax) -> list[np.ndarray]:
+    return [np.array([p.get_height() for p in c.patches]) for c in ax.containers if hasattr(c, "patches")]
+
+
+def test_single_model_chart_files(single_figure, tmp_path):
+    png = save_figure(single_figure, tmp_path / "vit.png")
+    svg = save_figure(single_figure, tmp_path / "vit.svg")
+    width, height = png_size(png)
+    assert width == int(WIDTH_IN * DPI) and 500 <= height <= 900  # fits a model card at ~800 px
+    root = svg_root(svg)
+    assert root.get("width", "").endswith("pt") and float(root.get("width")[:-2]) == pytest.approx(
+        WIDTH_IN * 72
+    )
+
+
+def test_charts_are_deterministic(vit):
+    # A rerun on the same results gives the same bytes, so re-pushing a card does not churn its chart.
+    first = plot_error_ratios(vit.results, model="ViT")
+    second = plot_error_ratios(vit.results, model="ViT")
+    for fmt in ("png", "svg"):
+        assert figure_bytes(first, fmt) == figure_bytes(second, fmt)
+
+
+def test_single_model_chart_shows_the_numbers(single_figure, vit):
+    ax = single_figure.axes[0]
+    rows = factor_rows(vit.results)
+    assert [t.get_text() for t in ax.get_xticklabels()] == [factor_label(f) for f in FACTORS]
+    bars = [p for p in ax.patches]
+    assert len(bars) == len(FACTORS)
+    np.testing.assert_allclose(
+        [b.get_height() for b in bars], [vit.results["factors"][f]["error_ratio"] for f in FACTORS]
+    )
+    colours = [tuple(np.round(b.get_facecolor()[:3], 3)) for b in bars]
+    from matplotlib.colors import to_rgb
+
+    assert colours == [tuple(np.round(to_rgb(VERSUS_ONE_COLORS[r.versus_one]), 3)) for r in rows]
+    # The error bars span the intervals exactly.
+    segments = [c for c in ax.collections if len(c.get_segments()) == len(FACTORS)][0].get_segments()
+    for segment, factor in zip(segments, FACTORS):
+        entry = vit.results["factors"][factor]
+        assert sorted(segment[:, 1]) == pytest.approx([entry["error_ratio_low"], entry["error_ratio_high"]])
+    # A horizontal line at 1.
+    assert any(np.allclose(line.get_ydata(), 1.0) for line in ax.get_lines())
+
+
+def test_comparison_chart_files_and_numbers(comparison_figure, comparison, tmp_path):
+    png = save_figure(comparison_figure, tmp_path / "compare.png")
+    svg = save_figure(comparison_figure, tmp_path / "compare.svg")
+    width, height = png_size(png)
+    assert width == int(WIDTH_IN * DPI) and 800 <= height <= 1400
+    svg_root(svg)
+    top, bottom = comparison_figure.axes[:2]
+    names = list(comparison["models"])
+    assert names == ["ResNet50", "DINO", "SimCLR", "ViT"]
+    heights = bar_heights(top)
+    assert len(heights) == 4
+    for name, h in zip(names, heights):
+        np.testing.assert_allclose(
+            h, [comparison["models"][name]["factors"][f]["error_ratio"] for f in FACTORS]
+        )
+    differences = bar_heights(bottom)
+    assert len(differences) == 3
+    for c, h in zip(comparison["comparisons"], differences):
+        np.testing.assert_allclose(h, [c["factors"][f]["difference"] for f in FACTORS])
+    legend = comparison_figure.legends[0]
+    assert [t.get_text().split(" (")[0] for t in legend.get_texts()] == names
+
+
+def test_factor_without_images_is_drawn_as_na(vit):
+    results = {**vit.results, "factors": dict(vit.results["factors"])}
+    results["factors"]["style"] = dict(
+        results["factors"]["style"], error_ratio=None, error_ratio_low=None, error_ratio_high=None
+    )
+    fig = plot_error_ratios(results)
+    assert "n/a" in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_bad_chart_requests(single_figure, tmp_path):
+    with pytest.raises(ResultsFileError, match=r"\.png or \.svg"):
+        save_figure(single_figure, tmp_path / "chart.jpg")
+    with pytest.raises(ResultsFileError, match="at least one"):
+        plot_comparison([])
+
+
+def test_plot_command(tmp_path, vit, capsys):
+    out = tmp_path / "charts" / "vit.svg"
+    assert main(["plot", str(vit.source), "--output", str(out)]) == 0
+    assert str(out) in capsys.readouterr().out
+    svg_root(out)

@@ -1,0 +1,122 @@
+"""``imagenet-x score``: per-factor error ratios of prediction files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "score",
+        help="per-factor error ratios of one or more models' prediction files",
+        description=(
+            "Score prediction files against the ImageNet-X annotations and print each model's "
+            "error ratio per factor, (1 - accuracy on the factor's images) / (1 - overall accuracy), "
+            "with its confidence interval. Files are CSVs in the authors' format "
+            "(file_name,predicted_class,predicted_probability) or Parquet files with those columns; "
+            "the model name is the file stem. Defaults follow the authors' toolkit."
+        ),
+    )
+    p.add_argument(
+        "files", nargs="+", metavar="FILE", help="prediction files, .csv or .parquet (default: none)"
+    )
+    p.add_argument(
+        "--which-factor",
+        choices=["top", "multi"],
+        default="top",
+        help="top: each image's most salient factor; multi: every factor marked (default: top)",
+    )
+    p.add_argument(
+        "--error-type",
+        choices=["class", "real_class", "metaclass"],
+        default="class",
+        help="class: top-1; real_class: prediction in the ImageNet-ReaL set; "
+        "metaclass: predicted metaclass is the true one (default: class)",
+    )
+    p.add_argument(
+        "--split",
+        choices=["validation", "train"],
+        default="validation",
+        help="annotated split (default: validation)",
+    )
+    p.add_argument(
+        "--keep-prototypes",
+        action="store_true",
+        help="score the annotators' prototype images too (default: excluded, as in the paper)",
+    )
+    p.add_argument(
+        "--empty-real",
+        choices=["error", "exclude"],
+        default="error",
+        help="with real_class, images without ReaL labels count as errors (the toolkit) "
+        "or are excluded (the ReaL protocol) (default: error)",
+    )
+    p.add_argument(
+        "--confidence-level", type=float, default=0.95, help="of the error-ratio intervals (default: 0.95)"
+    )
+    p.add_argument(
+        "--json", action="store_true", help="print JSON with intervals and breakdowns (default: table)"
+    )
+    p.set_defaults(func=run)
+
+
+def format_table(results: list[dict]) -> str:
+    """A plain-text table: one row per factor, one column per model, ratio and interval."""
+    from imagenet_x_hf.schema import FACTORS
+
+    first = results[0]
+    level = round(100 * first["confidence_level"])
+    head = (
+        f"error ratio per factor ({first['which_factor']} factor, error type {first['error_type']}, "
+        f"{first['split']}, prototypes {'excluded' if first['filter_prototypes'] else 'kept'}; "
+        f"[{level}% interval])"
+    )
+
+    def cell(ratio, low, high) -> str:
+        if ratio is None:
+            return "-"
+        return f"{ratio:.3f} [{low:.2f}, {high:.2f}]"
+
+    names = [r["model"] or f"model{i}" for i, r in enumerate(results)]
+    widths = [max(len(n), 20) for n in names]
+    lines = [head, "  ".join([f"{'factor':<17}{'images':>7}"] + [n.rjust(w) for n, w in zip(names, widths)])]
+    for f in FACTORS:
+        row = [f"{f:<17}{first['factors'][f]['images']:>7}"]
+        for r, w in zip(results, widths):
+            d = r["factors"][f]
+            row.append(cell(d["error_ratio"], d["error_ratio_low"], d["error_ratio_high"]).rjust(w))
+        lines.append("  ".join(row))
+    lines.append(
+        "  ".join(
+            [f"{'accuracy':<17}{first['images']:>7}"]
+            + [f"{r['accuracy']:.4f}".rjust(w) for r, w in zip(results, widths)]
+        )
+    )
+    cov = [f"{r['coverage']['used']}/{r['coverage']['annotated']}" for r in results]
+    lines.append("  ".join([f"{'images used':<24}"] + [c.rjust(w) for c, w in zip(cov, widths)]))
+    if any(r["images"] != first["images"] for r in results):
+        lines.append("note: the models cover different images; the images column is the first model's")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagenet_x_hf.metrics import read_predictions, score_predictions
+
+    results = [
+        score_predictions(
+            read_predictions(path),
+            split=args.split,
+            which_factor=args.which_factor,
+            error_type=args.error_type,
+            filter_prototypes=not args.keep_prototypes,
+            confidence_level=args.confidence_level,
+            empty_real=args.empty_real,
+        )
+        for path in args.files
+    ]
+    if args.json:
+        print(json.dumps({"results": results}, indent=1))
+    else:
+        print(format_table(results))
+    return 0

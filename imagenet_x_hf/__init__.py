@@ -12,6 +12,7 @@ from imagenet_x_hf.errors import (
     LabelSpaceError,
     SourceError,
 )
+from imagenet_x_hf.loaders.factors import add_factors
 from imagenet_x_hf.metrics import METRIC_PATH
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
@@ -26,6 +27,7 @@ __all__ = [
     "ImageNetXError",
     "LabelSpaceError",
     "SourceError",
+    "add_factors",
     "load",
     "__version__",
 ]

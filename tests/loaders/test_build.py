@@ -1,0 +1,176 @@
+"""Building ImageNet-X with images, from every layout of source.
+
+Each source holds 37 annotated images of the small annotation copy (one CMYK, one
+grayscale, one PNG named .JPEG, one truncated, one left out) and 11 unannotated
+ones. The oracle for rows is the annotations-only dataset; for bytes, the encoder
+that wrote the source; for colours, the class colour the source was painted with.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+import datasets
+import numpy as np
+import pytest
+from PIL import Image
+
+import imagenet_x_hf
+from imagenet_x_hf.errors import SourceError
+from imagenet_x_hf.imagenet_x import ImageNetX
+from imagenet_x_hf.testing import LAYOUTS, _encode, make_synthetic_imagenet, synthetic_colour
+
+SIZE = (44, 36)
+
+
+@pytest.fixture(scope="module")
+def built(sources, small_annotations, layout_split, tmp_path_factory):
+    """Per layout, the dataset built with allow_missing=True and the warnings it gave."""
+    cache: dict = {}
+
+    def get(layout: str):
+        if layout not in cache:
+            path, roles = sources[layout]
+            batch = ImageNetX.IMAGE_BATCH
+            ImageNetX.IMAGE_BATCH = 6  # several Arrow batches, the last one partial
+            try:
+                with warnings.catch_warnings(record=True) as record:
+                    warnings.simplefilter("always")
+                    dataset = imagenet_x_hf.load(
+                        layout_split[layout],
+                        path,
+                        annotations_dir=small_annotations,
+                        allow_missing=True,
+                        cache_dir=tmp_path_factory.mktemp(f"cache-{layout}"),
+                    )
+            finally:
+                ImageNetX.IMAGE_BATCH = batch
+            messages = [str(w.message) for w in record if "ImageNet-X" in str(w.message)]
+            cache[layout] = (dataset, roles, messages)
+        return cache[layout]
+
+    return get
+
+
+def _expected(annotations_only, split, roles):
+    gone = set(roles["missing"]) | set(roles["corrupt"])
+    return annotations_only[split].filter(lambda name: name not in gone, input_columns="file_name")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_rows_and_features_match_the_annotations(layout, built, annotations_only, layout_split):
+    dataset, roles, _ = built(layout)
+    expected = _expected(annotations_only, layout_split[layout], roles)
+    assert dataset.num_rows == expected.num_rows == 35
+    assert dataset.remove_columns("image").to_list() == expected.to_list()
+    features = dict(dataset.features)
+    assert features.pop("image") == datasets.Image(mode="RGB")
+    assert features == dict(expected.features)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_images_keep_their_bytes_and_decode_to_rgb(layout, built):
+    dataset, roles, _ = built(layout)
+    role_of = {name: role for role, names in roles.items() for name in names}
+    raw = dataset.cast_column("image", datasets.Image(decode=False))
+    for row, stored in zip(dataset, raw, strict=True):
+        name, label, image = row["file_name"], row["label"], row["image"]
+        role = role_of.get(name)
+        assert stored["image"]["bytes"] == _encode(name, label, SIZE, role, 85), name
+        assert image.mode == "RGB" and image.size == SIZE, (name, role)
+        pixels = np.asarray(image).reshape(-1, 3)
+        median = np.median(pixels, axis=0)
+        colour = np.array(synthetic_colour(label))
+        if role == "grayscale":
+            assert (pixels[:, 0] == pixels[:, 1]).all() and (pixels[:, 1] == pixels[:, 2]).all()
+        else:
+            tolerance = 24 if role == "cmyk" else 8
+            assert np.abs(median - colour).max() <= tolerance, (name, role, median, colour)
+    assert (
+        Image.open(
+            io.BytesIO(raw[[r["file_name"] for r in raw].index(roles["png"][0])]["image"]["bytes"])
+        ).format
+        == "PNG"
+    )
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_missing_and_unreadable_files_are_reported(layout, built, sources, small_annotations, layout_split):
+    dataset, roles, messages = built(layout)
+    (missing,), (corrupt,) = roles["missing"], roles["corrupt"]
+    text = " ".join(messages)
+    assert "1 annotated images absent from the source" in text and missing in text
+    assert "1 files of" in text and corrupt in text and "truncated JPEG" in text
+    assert missing in dataset.info.description and corrupt in dataset.info.description
+    # A cached load says it again.
+    path, _ = sources[layout]
+    cache_dir = dataset.cache_files[0]["filename"].split("/imagenet_x/")[0]
+    with pytest.warns(UserWarning, match=missing):
+        again = imagenet_x_hf.load(
+            layout_split[layout],
+            path,
+            annotations_dir=small_annotations,
+            allow_missing=True,
+            cache_dir=cache_dir,
+        )
+    assert again.cache_files == dataset.cache_files
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_a_missing_file_is_an_error_by_default(layout, sources, small_annotations, layout_split, tmp_path):
+    path, roles = sources[layout]
+    (missing,) = roles["missing"]
+    with pytest.raises(SourceError, match=rf"lacks 1 of the 37 annotated .*{missing}.*allow_missing=True"):
+        imagenet_x_hf.load(layout_split[layout], path, annotations_dir=small_annotations, cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_an_unreadable_file_is_an_error_naming_it(layout, chosen, small_annotations, layout_split, tmp_path):
+    split = layout_split[layout]
+    path = make_synthetic_imagenet(
+        tmp_path / "src", layout=layout, split=split, file_names=chosen[split], size=SIZE, corrupt=1
+    )
+    corrupt = chosen[split][0]
+    with pytest.raises(
+        SourceError, match=rf"1 files of .* are not complete images: {corrupt} \(truncated JPEG"
+    ):
+        imagenet_x_hf.load(split, path, annotations_dir=small_annotations, cache_dir=tmp_path / "cache")
+
+
+@pytest.mark.parametrize("layout", ["val_tar", "train_folders", "parquet", "webdataset"])
+def test_streaming_gives_the_same_rows(layout, built, sources, small_annotations, layout_split):
+    dataset, _, _ = built(layout)
+    path, _ = sources[layout]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        stream = imagenet_x_hf.load(
+            layout_split[layout], path, annotations_dir=small_annotations, allow_missing=True, streaming=True
+        )
+        rows = list(stream)
+    assert isinstance(stream, datasets.IterableDataset)
+    assert [r["file_name"] for r in rows] == dataset["file_name"]
+    assert [r["factors"] for r in rows] == dataset["factors"]
+    assert all(r["image"].mode == "RGB" for r in rows)
+    assert [np.asarray(r["image"]).tolist() for r in rows[:3]] == [
+        np.asarray(im).tolist() for im in dataset[:3]["image"]
+    ]
+
+
+def test_a_second_load_reads_the_cache(sources, small_annotations, tmp_path):
+    path, _ = sources["val_tar"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a = imagenet_x_hf.load(
+            "validation", path, annotations_dir=small_annotations, allow_missing=True, cache_dir=tmp_path
+        )
+        calls = []
+        original = ImageNetX._generate_tables
+        ImageNetX._generate_tables = lambda self: calls.append(1) or original(self)
+        try:
+            b = imagenet_x_hf.load(
+                "validation", path, annotations_dir=small_annotations, allow_missing=True, cache_dir=tmp_path
+            )
+        finally:
+            ImageNetX._generate_tables = original
+    assert calls == [] and b.cache_files == a.cache_files and b.num_rows == a.num_rows

@@ -11,6 +11,7 @@ presence means the run is complete.
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -87,4 +88,4 @@ def write_outputs(
     )
     results["run"] = run_info
     atomic_write_json(output / "results.json", results)
-    return results
+    return json.loads(json.dumps(results))  # exactly what the file holds (tuples become lists)

@@ -93,9 +93,7 @@ class Preprocessing:
         return (self.resize[1], self.resize[0])
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["mean"], out["std"] = list(self.mean), list(self.std)
-        return out
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     def without_draft(self) -> Preprocessing:
         return replace(self, jpeg_draft=False)

@@ -76,7 +76,7 @@ class ZeroShotClassifier(torch.nn.Module):
         return self.scale * image @ self.text_embeddings.T + self.bias
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: the embeddings are reused outside it
 def text_embeddings(
     model: torch.nn.Module,
     tokenizer: Any,

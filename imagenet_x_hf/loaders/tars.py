@@ -87,7 +87,12 @@ def open_train_tar(path: str | os.PathLike, *, wanted: Collection[str] | None = 
     catalog, fd = _open_fd(path, "train_tar")
     size = os.fstat(fd).st_size
     wanted_wnids = None if wanted is None else {n.split("_", 1)[0] for n in wanted}
+    from tqdm.auto import tqdm
+
+    # Walking 1,000 per-class tars' headers takes a while on a cold disk.
+    progress = tqdm(desc=f"Indexing {os.path.basename(path)}", unit=" class tars", total=1000, disable=None)
     for outer in _members(fd, 0, size, str(path)):
+        progress.update()
         base = outer.name.rsplit("/", 1)[-1]
         if not (outer.isfile() and base.endswith(".tar")):
             continue
@@ -108,4 +113,5 @@ def open_train_tar(path: str | os.PathLike, *, wanted: Collection[str] | None = 
             name = canonical_name(member.name)
             if wanted is None or name in wanted:
                 catalog.add(name, (outer.offset_data + member.offset_data, member.size), wnid=wnid)
+    progress.close()
     return catalog

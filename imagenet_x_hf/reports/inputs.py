@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.reports.reproduce import public_model_name
 from imagenet_x_hf.reports.summary import check_results
 
 RESULTS_FILE = "results.json"
@@ -91,7 +92,8 @@ def _from_results(data: Any, path: Path, *, kind: str, name: str | None) -> Mode
     results = check_results(data, source=repr(str(path)))
     run = results.pop("run", None)
     predictions_path = next((path.parent / f for f in PREDICTION_FILES if (path.parent / f).is_file()), None)
-    name = name or results.get("model") or (run or {}).get("model") or path.parent.name
+    model = results.get("model") or (run or {}).get("model")
+    name = name or (public_model_name(model) if model else path.parent.name)
     return ModelResults(
         name=str(name),
         results=results,

@@ -68,7 +68,9 @@ def _errors(values, lows, highs) -> np.ndarray:
     v = np.array([np.nan if x is None else x for x in values], dtype=float)
     lo = np.array([np.nan if x is None else x for x in lows], dtype=float)
     hi = np.array([np.nan if x is None else x for x in highs], dtype=float)
-    return np.vstack([v - lo, hi - v])
+    # An interval may miss its own estimate by rounding (1e-16) at the edges; matplotlib
+    # refuses negative lengths, and nothing is lost by drawing those as zero.
+    return np.clip(np.vstack([v - lo, hi - v]), 0.0, None)
 
 
 def _level(results: Mapping) -> str:

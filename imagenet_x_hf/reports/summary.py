@@ -21,6 +21,9 @@ from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS
 
 # Factors carried by fewer images than this get a note that their interval is wide.
 FEW_IMAGES = 100
+# An interval end within this of 1 counts as touching 1: rounding in the interval's
+# computation must not turn "includes 1" into "below 1".
+TOLERANCE = 1e-9
 
 ACCURACY_NAMES = {
     "class": "top-1 accuracy",
@@ -59,9 +62,9 @@ class FactorRow:
         """``"above"``, ``"below"``, ``"includes"`` (the interval contains 1) or ``"unknown"``."""
         if not self.has_interval:
             return "unknown"
-        if self.low > 1:
+        if self.low > 1 + TOLERANCE:
             return "above"
-        if self.high < 1:
+        if self.high < 1 - TOLERANCE:
             return "below"
         return "includes"
 
@@ -245,13 +248,21 @@ def _sentences(results: Mapping, s: Summary) -> list[str]:
         f"Overall {accuracy_name} is {format_percent(results['accuracy'])} "
         f"on {int(results['images']):,} annotated images."
     ]
-    if not s.worst:
-        out.append("Too few factors have an error ratio to rank them.")
+    values = {r.error_ratio for r in s.worst + s.best}
+    if not s.worst or len(values) == 1:
+        if len(values) == 1:
+            out.append(
+                f"Its error ratio is {format_ratio(values.pop())} for every factor with images: no factor stands out."
+            )
+        else:
+            out.append("Too few factors have an error ratio to rank them.")
+        out.extend(_coverage_notes(s))
         return out
     out.append(f"It fails most, relative to its own average, on images with {_join(map(_mention, s.worst))}.")
     out.append(f"It fails least on {_join(map(_mention, s.best))}.")
     if not s.intervals:
         out.append("No intervals were computed, so these rankings come without a measure of certainty.")
+        out.extend(_coverage_notes(s))
         return out
 
     level = results.get("confidence_level")
@@ -259,9 +270,9 @@ def _sentences(results: Mapping, s: Summary) -> list[str]:
     parts = [
         _side(s.above, "entirely above 1 (more mistakes than average)"),
         _side(s.below, "entirely below 1 (fewer mistakes than average)"),
-        _side(s.includes_one, "includes 1 (no clear difference from average)"),
+        _side(s.includes_one, "including 1 (no clear difference from average)"),
     ]
-    out.append(f"The {level_text}interval is {'; '.join(p for p in parts if p)}.")
+    out.append(f"Intervals ({level_text.strip() or 'as computed'}): {'; '.join(p for p in parts if p)}.")
     cautions = [
         _caution("hardest", s.worst, s.worst_pairs, s.worst_unsettled),
         _caution("easiest", s.best, s.best_pairs, s.best_unsettled),
@@ -275,16 +286,21 @@ def _sentences(results: Mapping, s: Summary) -> list[str]:
         out.append(
             "The intervals of the factors named here do not overlap each other or those of the other factors."
         )
+    out.extend(_coverage_notes(s))
+    return out
+
+
+def _coverage_notes(s: Summary) -> list[str]:
+    out = []
     if s.few_images:
         few = _join(f"*{r.label}* ({r.images:,})" for r in s.few_images)
         out.append(
             f"Few images carry {few}, so {'its interval is' if len(s.few_images) == 1 else 'their intervals are'} wide."
         )
     if s.without_images:
+        one = len(s.without_images) == 1
         out.append(
-            f"{_join(f'*{r.label}*' for r in s.without_images)} "
-            f"{'has' if len(s.without_images) == 1 else 'have'} no error ratio: no scored image carries "
-            f"{'it' if len(s.without_images) == 1 else 'them'}."
+            f"No scored image carries {_names(s.without_images)}, so {'it has' if one else 'they have'} no error ratio."
         )
     return out
 

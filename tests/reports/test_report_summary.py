@@ -69,7 +69,7 @@ def test_separated_extremes_get_no_caution():
     assert {r.factor for r in s.above} == {"style", "texture", "darker"}
     assert {r.factor for r in s.below} == {"pose", "pattern", "color"}
     assert len(s.includes_one) == 10
-    assert "includes 1 (no clear difference from average) for 10 factors" in s.text
+    assert "including 1 (no clear difference from average) for 10 factors" in s.text
 
 
 def test_overlaps_are_reported_exactly_as_the_intervals_say():
@@ -124,7 +124,7 @@ def test_factor_without_images_is_left_out_and_said():
     s = summarize(make_results({"brighter": None, "style": (2.0, 1.5, 2.5)}))
     assert "brighter" not in [r.factor for r in s.worst + s.best]
     assert [r.factor for r in s.without_images] == ["brighter"]
-    assert "*brighter* has no error ratio" in s.text
+    assert "No scored image carries *brighter*, so it has no error ratio." in s.text
 
 
 def test_few_images_are_flagged():
@@ -135,8 +135,15 @@ def test_few_images_are_flagged():
     assert "*style* (43)" in s.text
 
 
+def test_all_equal_error_ratios_rank_nothing():
+    s = summarize(make_results({"pose": None}, default=(1.0, 0.8, 1.0)))
+    assert "no factor stands out" in s.text
+    assert "fails most" not in s.text and "Caution" not in s.text
+    assert "No scored image carries *pose*" in s.text
+
+
 def test_missing_intervals_are_not_claimed():
-    results = make_results({})
+    results = make_results({"style": (2.0, 1.5, 2.5), "pose": (0.5, 0.4, 0.6)})
     for entry in results["factors"].values():
         entry["error_ratio_low"] = entry["error_ratio_high"] = None
     s = summarize(results)

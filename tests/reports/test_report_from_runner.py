@@ -1,0 +1,85 @@
+"""End to end: ``imagenet-x evaluate`` writes a run directory, ``card`` and ``compare`` read it.
+
+A tiny random-weight ViT on 37 synthetic images (not a multiple of the batch size 8):
+most factors then have no image, which is the case a real card must also survive.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+from huggingface_hub import ModelCard
+
+from imagenet_x_hf.cli import main
+from imagenet_x_hf.schema import FACTORS
+
+N_IMAGES = 37
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    import torch
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    from imagenet_x_hf.testing import make_synthetic_imagenet
+
+    root = tmp_path_factory.mktemp("runner")
+    torch.manual_seed(0)
+    config = ViTConfig(
+        image_size=32,
+        patch_size=8,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        num_labels=1000,
+    )
+    model = root / "tiny-vit"
+    ViTForImageClassification(config).save_pretrained(model)
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(model)
+    source = make_synthetic_imagenet(root / "imagenet", layout="val_flat", n=N_IMAGES, size=(48, 40))
+    out = root / "tiny-vit-run"
+    argv = ["evaluate", "--model", str(model), "--imagenet", str(source), "--output", str(out)]
+    argv += ["--allow-missing", "--batch-size", "8", "--workers", "0", "--no-progress", "--json"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the synthetic source holds 37 of the annotated images
+        assert main(argv) == 0
+    return out
+
+
+@pytest.mark.slow
+def test_card_from_a_real_run(run_dir, capsys, tmp_path):
+    results = json.loads((run_dir / "results.json").read_text())
+    assert results["images"] == N_IMAGES
+    capsys.readouterr()
+    card_path = tmp_path / "README.md"
+    assert main(["card", "--run", str(run_dir), "--model-card", str(card_path), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    with_images = [f for f in FACTORS if results["factors"][f]["error_ratio"] is not None]
+    assert 0 < len(with_images) < len(FACTORS)
+    assert summary["eval_results"] == 1 + len(with_images)
+    card = ModelCard.load(card_path)
+    ours = {(r.metric_type, r.metric_config): r.metric_value for r in card.data.eval_results}
+    assert ours[("accuracy", None)] == results["accuracy"]
+    assert {f for (t, f) in ours if t == "error_ratio"} == set(with_images)
+    for factor in with_images:
+        assert ours[("error_ratio", factor)] == results["factors"][factor]["error_ratio"]
+    text = card_path.read_text()
+    # The run's model was a local folder: the card names it, but shows no local path.
+    assert "imagenet-x evaluate --model tiny-vit --adapter transformers" in text
+    assert "--output tiny-vit-run" in text and str(run_dir.parent) not in text
+    assert card.data.model_name == "tiny-vit"
+    for factor in set(FACTORS) - set(with_images):
+        assert f"| {factor.replace('_', ' ')} | n/a | n/a | n/a | 0 |" in text
+
+
+@pytest.mark.slow
+def test_compare_reads_the_run_predictions(run_dir, real_models, capsys):
+    capsys.readouterr()
+    assert main(["compare", str(run_dir), str(real_models["ViT"].source), "--baseline", "ViT", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    (c,) = report["comparisons"]
+    assert c["a"] == "tiny-vit" and c["b"] == "ViT"
+    assert c["images"] == N_IMAGES  # paired on the images both cover: the run's

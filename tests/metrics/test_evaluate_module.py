@@ -1,0 +1,131 @@
+"""``evaluate.load(METRIC_PATH)`` gives the core's numbers, for both input forms."""
+
+import numpy as np
+import pytest
+
+import imagenet_x_hf
+from imagenet_x_hf import FACTORS
+from imagenet_x_hf.metrics import read_predictions, score_arrays, score_predictions
+
+
+@pytest.fixture(scope="module")
+def metric():
+    evaluate = pytest.importorskip("evaluate")
+    return evaluate.load(imagenet_x_hf.METRIC_PATH)
+
+
+def test_metric_path_is_the_module_folder():
+    from pathlib import Path
+
+    folder = Path(imagenet_x_hf.METRIC_PATH)
+    for name in ("imagenet_x.py", "README.md", "requirements.txt", "app.py"):
+        assert (folder / name).is_file(), name
+
+
+def test_module_declares_one_import_per_line():
+    """evaluate parses the script's imports line by line; 'import a, b' would break it."""
+    from pathlib import Path
+
+    source = (Path(imagenet_x_hf.METRIC_PATH) / "imagenet_x.py").read_text()
+    for line in source.splitlines():
+        if line.startswith("import "):
+            assert "," not in line, line
+
+
+def test_file_name_form_equals_the_core(metric, prediction_files):
+    pred = read_predictions(prediction_files["ResNet50"])
+    expected = score_predictions(pred, which_factor="multi", error_type="metaclass")
+    got = metric.compute(
+        predictions=pred.predicted_class.tolist(),
+        file_names=pred.file_names.tolist(),
+        probabilities=pred.predicted_probability.tolist(),
+        which_factor="multi",
+        error_type="metaclass",
+    )
+    assert got["error_ratio"] == expected["error_ratio"]
+    assert got["factors"] == expected["factors"]
+    assert got["coverage"] == expected["coverage"]
+    assert got["calibration"] == expected["calibration"]
+    assert set(got["error_ratio"]) == set(FACTORS) and all(
+        isinstance(v, float) for v in got["error_ratio"].values()
+    )
+
+
+def test_references_form_with_batches_equals_the_core(metric, val_arrays):
+    rng = np.random.default_rng(11)
+    n = 2111
+    rows = rng.choice(len(val_arrays.labels), n, replace=False)
+    labels = val_arrays.labels[rows]
+    factors = val_arrays.factors["top"][rows]
+    preds = np.where(rng.random(n) < 0.7, labels, rng.integers(0, 1000, n))
+    probs = rng.random(n)
+    for start in range(0, n, 500):  # 5 uneven batches
+        stop = start + 500
+        metric.add_batch(
+            predictions=preds[start:stop].tolist(),
+            references=labels[start:stop].tolist(),
+            factors=factors[start:stop].astype(int).tolist(),
+            probabilities=probs[start:stop].tolist(),
+        )
+    got = metric.compute()
+    expected = score_arrays(
+        preds == labels, factors, metaclass=val_arrays.metaclass[rows], probabilities=probs
+    )
+    for key in ("error_ratio", "factors", "metaclass", "calibration", "accuracy", "images"):
+        assert got[key] == expected[key], key
+
+
+def test_references_form_metaclass_error_type(metric, val_arrays):
+    n = 700
+    labels = val_arrays.labels[:n]
+    factors = val_arrays.factors["multi"][:n]
+    preds = (labels + 3) % 1000
+    got = metric.compute(
+        predictions=preds.tolist(),
+        references=labels.tolist(),
+        factors=factors.astype(int).tolist(),
+        error_type="metaclass",
+    )
+    meta = val_arrays.metaclass_of_class
+    expected = score_arrays(meta[preds] == meta[labels], factors, metaclass=meta[labels])
+    assert got["error_ratio"] == expected["error_ratio"]
+
+
+def test_add_single_examples(metric):
+    flags = np.eye(16, dtype=int)
+    for i in range(6):
+        metric.add(prediction=i, reference=i if i % 3 else 999, factors=flags[i % 2].tolist())
+    got = metric.compute()
+    # pose: images 0, 2, 4, of which 0 is wrong (reference 999)
+    assert got["images"] == 6 and got["factors"]["pose"]["images"] == 3
+    assert got["factors"]["pose"]["correct"] == 2
+
+
+def test_mixing_input_forms_is_refused(metric, val_arrays):
+    names = np.asarray(val_arrays.file_names)[:3].tolist()
+    metric.add_batch(predictions=[1, 2, 3], file_names=names)
+    with pytest.raises(ValueError, match="differ from those of the earlier batches"):
+        metric.add_batch(predictions=[1], references=[1], factors=[[1] + [0] * 15])
+    metric.compute()  # ends the accumulation
+
+
+def test_real_class_needs_file_names(metric):
+    with pytest.raises(ValueError, match="needs file_names"):
+        metric.compute(predictions=[1], references=[1], factors=[[1] + [0] * 15], error_type="real_class")
+
+
+def test_module_doctests_are_collected():
+    """pytest's --doctest-modules must find the examples of the evaluate script."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(imagenet_x_hf.METRIC_PATH) / "imagenet_x.py"
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "--collect-only", "-q", "--noconftest", str(script)],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
+    )
+    assert "imagenet_x.py::imagenet_x_hf.metrics.imagenet_x.imagenet_x" in out.stdout, out.stdout + out.stderr

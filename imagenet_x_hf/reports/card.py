@@ -195,16 +195,18 @@ def require_token(token: str | None = None) -> str:
 def download_card(repo_id: str, *, revision: str | None = None, token: str | None = None) -> str:
     """The README.md of a Hub model repository ("" when it has none)."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, LocalEntryNotFoundError
+    from huggingface_hub.errors import RemoteEntryNotFoundError
 
     try:
         path = hf_hub_download(repo_id, "README.md", repo_type="model", revision=revision, token=token)
-    except EntryNotFoundError:
+    except RemoteEntryNotFoundError:
+        # The Hub answered: the repo has no card yet. (Offline, or unreachable, is an
+        # error: starting from an empty card would replace the real one.)
         return ""
-    except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as err:
+    except OSError as err:  # HTTP errors, offline mode, a missing local cache entry
         raise ModelCardError(
             f"cannot download the model card of {repo_id!r} ({type(err).__name__}: {err}); check the repo id, "
-            "your connection and access rights, or pass a local copy with --model-card"
+            "your connection and access rights, or drop --repo-id and update a local copy with --model-card"
         ) from err
     return read_card(path)
 

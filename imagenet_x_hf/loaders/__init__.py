@@ -119,6 +119,32 @@ def detect_kind(source: str | os.PathLike) -> str:
     raise SourceError(f"{path} holds no ImageNet images that can be recognised; pass {_LAYOUTS_HELP}")
 
 
+_SPLIT_PLACES = {
+    "validation": ("val", "validation", "ILSVRC2012_img_val.tar"),
+    "train": ("train", "ILSVRC2012_img_train.tar"),
+}
+
+
+def resolve_source(source: str | os.PathLike, *, split: str = "validation") -> str | os.PathLike:
+    """The source itself, or, for an ImageNet root folder, the part that holds ``split``.
+
+    A folder that is no source by itself but holds ``val/``, ``train/`` or the
+    official tars resolves to the one for the split, so users can pass their
+    ImageNet root for either split.
+    """
+    path = Path(source).expanduser()
+    if not path.is_dir():
+        return source
+    try:
+        detect_kind(path)
+        return source
+    except SourceError:
+        for place in _SPLIT_PLACES.get(split, ()):
+            if (path / place).exists():
+                return path / place
+        raise
+
+
 def open_source(
     source: str | os.PathLike,
     *,
@@ -131,7 +157,9 @@ def open_source(
     ``file_names`` restricts the index to those names (canonical, as the annotations
     spell them), which is what lets the train subset skip most of ImageNet train.
     """
-    kind = detect_kind(source) if kind is None else kind
+    if kind is None:
+        source = resolve_source(source, split=split)
+        kind = detect_kind(source)
     if kind not in KINDS:
         raise SourceError(f"unknown source kind {kind!r}: pass one of {KINDS} or None to detect it")
     wanted = None if file_names is None else frozenset(file_names)
@@ -174,4 +202,12 @@ def iter_images(
         yield from catalog
 
 
-__all__ = ["KINDS", "Catalog", "canonical_name", "detect_kind", "iter_images", "open_source"]
+__all__ = [
+    "KINDS",
+    "Catalog",
+    "canonical_name",
+    "detect_kind",
+    "iter_images",
+    "open_source",
+    "resolve_source",
+]

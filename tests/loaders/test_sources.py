@@ -157,3 +157,12 @@ def test_detection_errors_say_what_to_pass(tmp_path):
     with pytest.raises(SourceError, match="unknown source kind"):
         open_source(tmp_path, kind="zip")
     assert "hub" in loaders.KINDS
+
+
+def test_an_imagenet_root_resolves_to_the_split(tmp_path, chosen):
+    val_tar = make_synthetic_imagenet(tmp_path, layout="val_tar", file_names=chosen["validation"][:3])
+    train = make_synthetic_imagenet(tmp_path, layout="train_folders", file_names=chosen["train"][:4])
+    assert loaders.resolve_source(tmp_path, split="validation") == val_tar
+    assert loaders.resolve_source(tmp_path, split="train") == train
+    assert sorted(n for n, _ in iter_images(tmp_path, split="train")) == sorted(chosen["train"][:4])
+    assert loaders.resolve_source(train, split="validation") == train  # a source stays itself

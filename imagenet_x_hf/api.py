@@ -28,18 +28,25 @@ def load(
 
     Args:
         split: ``"validation"`` (ImageNet-1k val) or ``"train"`` (the annotated subset).
-        imagenet: where your ImageNet images are (a folder, a tar, a Hub id); ``None``
-            gives the annotations alone.
+        imagenet: where your ImageNet images are: an extracted folder (flat, or one
+            folder per class), ``ILSVRC2012_img_val.tar``, ``ILSVRC2012_img_train.tar``,
+            WebDataset shards, a Parquet copy, a Hub id, or the ImageNet root holding
+            ``val/``/``train/`` or the tars; ``None`` gives the annotations alone.
         filter_prototypes: drop the prototype images shown to annotators, as the paper does.
-        source_kind: the kind of ``imagenet`` when detection should be skipped.
+        source_kind: the kind of ``imagenet`` (see ``imagenet_x_hf.loaders.KINDS``) when
+            detection should be skipped.
         allow_missing: with ``imagenet``, build even when some annotated images are
-            absent (their number is still reported).
+            absent or unreadable: they are left out, and a warning (on every load) and
+            the dataset's description still give their number and some names.
         streaming: return an ``IterableDataset`` over the same rows.
         annotations_dir: another copy of the authors' annotation files.
         cache_dir: where ``datasets`` keeps the built Arrow files (default: its own cache).
 
     The first call builds the dataset from the source files; later calls, in any
-    process, read the cached Arrow files.
+    process, read the cached Arrow files. With ``imagenet``, rows keep the annotation
+    order and gain an ``image`` column with each file's original bytes, decoded to
+    RGB on access. A ``SourceError`` names the problem when class folders disagree
+    with the labels, when annotated images are missing, or when files are unreadable.
 
     >>> ds = load("validation")
     >>> ds.num_rows

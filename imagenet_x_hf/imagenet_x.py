@@ -71,10 +71,13 @@ class ImageNetXConfig(datasets.BuilderConfig):
     Args:
         split: ``"validation"`` or ``"train"``.
         filter_prototypes: drop the prototype images shown to annotators (the paper's default).
-        imagenet: an ImageNet source (folder, tar, Hub id); ``None`` for annotations only.
-        source_kind: force the kind of ``imagenet`` instead of detecting it.
-        allow_missing: build even when annotated images are absent from the source
-            (the count is still reported).
+        imagenet: an ImageNet source (folder, tar, WebDataset shards, Parquet copy, Hub id;
+            see ``imagenet_x_hf.loaders``); ``None`` for annotations only.
+        source_kind: force the kind of ``imagenet`` (one of ``loaders.KINDS``) instead of
+            detecting it.
+        allow_missing: build even when annotated images are absent from the source or
+            unreadable; they are left out, and still counted and named in a warning and
+            in the dataset's description.
         annotations_dir: another copy of the authors' annotation files.
         annotations_fingerprint: set automatically; keys the cache to the files' state.
         source_fingerprint: set automatically from the source's size and modification

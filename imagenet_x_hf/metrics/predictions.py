@@ -246,6 +246,8 @@ def read_predictions(path: str | os.PathLike, *, name: str | None = None) -> Pre
             f"{path}: missing column(s) {missing} (found {table.column_names}); the file needs "
             f"{', '.join(COLUMNS[:2])} and optionally {COLUMNS[2]}"
         )
+    if table.num_rows == 0:
+        raise ImageNetXError(f"{path}: no predictions given (the file has no rows); write one row per image")
     names = table.column("file_name")
     classes = table.column("predicted_class")
     if names.null_count or classes.null_count:

@@ -10,6 +10,8 @@ them to the name in the annotations, so every join is a join on that name.
 'ILSVRC2012_val_00000001.JPEG'
 >>> canonical_name("train/n01440764/n01440764_3778.JPEG"), canonical_name("n01440764_3778")
 ('n01440764_3778.JPEG', 'n01440764_3778.JPEG')
+>>> canonical_name("n01440764_3778_n01440764.JPEG"), canonical_name("notes.txt")
+('n01440764_3778.JPEG', 'notes.txt')
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 
 _VAL = re.compile(r"(ILSVRC2012_val_\d{8})(?:_n\d{8})?(?:\.[A-Za-z]+)?$")
-_TRAIN = re.compile(r"(n\d{8}_\d+)(?:\.[A-Za-z]+)?$")
+_TRAIN = re.compile(r"(n\d{8}_\d+)(?:_n\d{8})?(?:\.[A-Za-z]+)?$")
 WNID = re.compile(r"n\d{8}")
 IMAGE_SUFFIXES = (".jpeg", ".jpg", ".png", ".webp")
 

@@ -11,6 +11,12 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
     """Options used when a predictions file is scored (results read from a run keep their own)."""
     g = p.add_argument_group("Scoring (predictions files only)")
     g.add_argument(
+        "--split",
+        choices=("validation", "train"),
+        default="validation",
+        help="the annotated split the predictions are for (default: validation)",
+    )
+    g.add_argument(
         "--which-factor",
         choices=("top", "multi"),
         default="top",
@@ -34,6 +40,7 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
 
 def scoring_options(args: argparse.Namespace) -> dict:
     return {
+        "split": args.split,
         "which_factor": args.which_factor,
         "error_type": args.error_type,
         "filter_prototypes": not args.keep_prototypes,

@@ -22,7 +22,7 @@ from imagenet_x_hf.reports.summary import (
 from imagenet_x_hf.schema import FACTORS
 
 # The options of paired_comparison that follow the results' settings.
-_PAIRED_OPTIONS = ("which_factor", "error_type", "filter_prototypes", "confidence_level")
+_PAIRED_OPTIONS = ("split", "which_factor", "error_type", "filter_prototypes", "confidence_level")
 
 
 def pick_baseline(models: Sequence[ModelResults], baseline: str | None) -> ModelResults:

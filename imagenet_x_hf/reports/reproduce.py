@@ -23,6 +23,7 @@ _EVALUATE_OPTIONS = (
     (("batch_size",), "--batch-size"),
 )
 _SCORE_OPTIONS = (
+    ("split", "--split", "validation"),
     ("which_factor", "--which-factor", "top"),
     ("error_type", "--error-type", "class"),
     ("confidence_level", "--confidence-level", 0.95),
@@ -67,8 +68,6 @@ def evaluate_command(
         if value is not None:
             argv += [flag, value]
     results = results or {}
-    if results.get("split", "validation") != "validation":
-        argv += ["--split", results["split"]]
     argv += ["--imagenet", IMAGENET_PLACEHOLDER, "--output", output]
     # evaluate scores at the default level; a different level is the card command's business.
     argv += _score_flags(results, confidence=False)

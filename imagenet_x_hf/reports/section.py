@@ -46,6 +46,7 @@ _ERROR_TEXT = {
 def settings_text(results: Mapping) -> dict[str, str]:
     """The scoring settings of a RESULTS dict, each said in words."""
     coverage = results.get("coverage") or {}
+    split = str(results.get("split") or "validation")
     level = results.get("confidence_level")
     out = {
         "which_factor": _WHICH_FACTOR_TEXT.get(
@@ -63,11 +64,11 @@ def settings_text(results: Mapping) -> dict[str, str]:
     if coverage.get("annotated") is not None and coverage.get("used") is not None:
         missing = coverage.get("missing") or 0
         out["coverage"] = (
-            f"{coverage['used']:,} of the {coverage['annotated']:,} annotated images were scored"
+            f"{coverage['used']:,} of the {coverage['annotated']:,} annotated {split} images were scored"
             + (f" ({missing:,} had no prediction)" if missing else "")
         )
     else:
-        out["coverage"] = f"{int(results['images']):,} annotated images were scored"
+        out["coverage"] = f"{int(results['images']):,} annotated {split} images were scored"
     return out
 
 

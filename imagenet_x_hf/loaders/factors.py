@@ -58,9 +58,9 @@ def _stored_names(dataset: datasets.Dataset, file_name_column: str | None) -> li
         candidates = [file_name_column]
     else:
         candidates = [c for c in ("file_name", "filename", "path") if c in features]
-        candidates += [c for c, f in features.items() if isinstance(f, datasets.Image)]
         if "json" in features and isinstance(features["json"], dict):
             candidates += [f"json.{k}" for k in ("filename", "file_name") if k in features["json"]]
+        candidates += [c for c, f in features.items() if isinstance(f, datasets.Image)]
         candidates += [c for c in ("__key__",) if c in features]
     for candidate in candidates:
         if candidate.startswith("json."):

@@ -65,15 +65,16 @@ def _image_column(dataset) -> str:
 def _stored_names(dataset, image_column: str) -> pa.ChunkedArray | None:
     """Per row, the string that holds the file name, or None when the copy keeps none."""
     table = dataset.data.table if hasattr(dataset.data, "table") else dataset.data
-    paths = pa.chunked_array([c.field("path") for c in table.column(image_column).chunks], pa.string())
-    if paths.null_count < len(paths) and len(paths):
-        return paths
+    # A WebDataset json names the original file; its image member path is only the key.
     if "json" in table.column_names:
         column = table.column("json")
         if pa.types.is_struct(column.type):
             for field in ("filename", "file_name", "fname", "path"):
                 if column.type.get_field_index(field) >= 0:
                     return pa.chunked_array([c.field(field) for c in column.chunks])
+    paths = pa.chunked_array([c.field("path") for c in table.column(image_column).chunks], pa.string())
+    if paths.null_count < len(paths) and len(paths):
+        return paths
     if "__key__" in table.column_names:
         return table.column("__key__")
     return None

@@ -174,3 +174,24 @@ def test_a_second_load_reads_the_cache(sources, small_annotations, tmp_path):
         finally:
             ImageNetX._generate_tables = original
     assert calls == [] and b.cache_files == a.cache_files and b.num_rows == a.num_rows
+
+
+def test_webdataset_shards_read_through_datasets_give_the_same_rows(
+    built, sources, small_annotations, tmp_path
+):
+    """The Hub route (``datasets.load_dataset`` of the shards, as for timm/imagenet-1k-wds)."""
+    dataset, _, _ = built("webdataset")
+    path, _ = sources["webdataset"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        via_hub = imagenet_x_hf.load(
+            "validation",
+            path,
+            source_kind="hub",
+            annotations_dir=small_annotations,
+            allow_missing=True,
+            cache_dir=tmp_path,
+        )
+    assert via_hub.remove_columns("image").to_list() == dataset.remove_columns("image").to_list()
+    raw = datasets.Image(decode=False)
+    assert via_hub.cast_column("image", raw)["image"] == dataset.cast_column("image", raw)["image"]

@@ -28,10 +28,19 @@ def shard_paths(source: str | os.PathLike, *, split: str | None = None) -> list[
         return [source]
     shards = sorted(p for p in source.rglob("*.tar") if p.is_file())
     if split is not None:
-        tags = ("validation", "val") if split == "validation" else ("train",)
-        named = [p for p in shards if any(f"-{t}-" in p.name or p.name.startswith(f"{t}-") for t in tags)]
+
+        def tagged(path: Path, tags: tuple[str, ...]) -> bool:
+            return any(f"-{t}-" in path.name or path.name.startswith(f"{t}-") for t in tags)
+
+        ours = ("validation", "val") if split == "validation" else ("train",)
+        named = [p for p in shards if tagged(p, ours)]
         if named:
             shards = named
+        elif any(tagged(p, ("validation", "val", "train", "test")) for p in shards):
+            raise SourceError(
+                f"{source} holds shards named for other splits, none for {split!r}; pass the "
+                "folder of that split's shards (or the shards themselves)"
+            )
     if not shards:
         raise SourceError(f"{source} holds no .tar shards; pass a WebDataset folder or one shard")
     return shards

@@ -166,3 +166,9 @@ def test_an_imagenet_root_resolves_to_the_split(tmp_path, chosen):
     assert loaders.resolve_source(tmp_path, split="train") == train
     assert sorted(n for n, _ in iter_images(tmp_path, split="train")) == sorted(chosen["train"][:4])
     assert loaders.resolve_source(train, split="validation") == train  # a source stays itself
+
+
+def test_webdataset_shards_of_another_split_are_refused(sources):
+    path, _ = sources["webdataset"]
+    with pytest.raises(SourceError, match="named for other splits, none for 'train'"):
+        open_source(path, split="train")

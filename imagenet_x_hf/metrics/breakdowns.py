@@ -20,15 +20,17 @@ def _bin_ids(probabilities: np.ndarray, n_bins: int) -> np.ndarray:
 def calibration_error(
     correct: np.ndarray,
     probabilities: np.ndarray,
-    factors: np.ndarray,
+    factors: np.ndarray | None,
     *,
     n_bins: int = ECE_BINS,
     nonzero: tuple[np.ndarray, np.ndarray] | None = None,
+    width: int | None = None,
 ) -> tuple[float, np.ndarray]:
     """ECE over all images and over each factor's images: ``(overall, (K,) per factor)``.
 
     ECE = sum over bins of |correct - confidence sums| / images; NaN for a factor
-    without images.
+    without images. ``nonzero`` and ``width`` (``np.nonzero(factors)`` and the number
+    of factors) may replace ``factors``.
 
     >>> import numpy as np
     >>> correct = np.array([True, False, True, True])
@@ -43,7 +45,7 @@ def calibration_error(
     overall = float(gap_all.sum() / len(ids))
     # per (factor, bin): sum of (correct - confidence) over that factor's images
     rows, cols = np.nonzero(factors) if nonzero is None else nonzero
-    k = factors.shape[1]
+    k = factors.shape[1] if width is None else width
     gap = np.bincount(cols * n_bins + ids[rows], weights=residual[rows], minlength=k * n_bins)
     gap = gap.reshape(k, n_bins)
     images = np.bincount(cols, minlength=k)

@@ -52,12 +52,36 @@ class SplitArrays:
     file_names: pa.Array
     labels: np.ndarray
     factors: dict[str, np.ndarray]
+    factor_csr: dict[str, tuple[np.ndarray, np.ndarray]]  # row pointers, factor ids
     metaclass: np.ndarray
     is_prototype: np.ndarray
     real_labels: np.ndarray | None
     real_empty: np.ndarray | None
     metaclass_of_class: np.ndarray
     val_row: np.ndarray | None  # validation image number -> annotation row, -1 if unannotated
+
+
+def _csr(flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rows, cols = np.nonzero(flags)
+    pointers = np.zeros(len(flags) + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=len(flags)), out=pointers[1:])
+    return pointers, cols
+
+
+def factor_pairs(csr: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.nonzero(flags[rows])`` from the CSR form of ``flags``, without building ``flags[rows]``.
+
+    >>> flags = np.array([[1, 0, 1], [0, 0, 0], [0, 1, 0]], dtype=bool)
+    >>> [a.tolist() for a in factor_pairs(_csr(flags), np.array([2, 0, 1]))]
+    [[0, 1, 1], [1, 0, 2]]
+    """
+    pointers, cols = csr
+    starts = pointers[rows]
+    lengths = pointers[rows + 1] - starts
+    image = np.repeat(np.arange(len(rows)), lengths)
+    first = np.cumsum(lengths) - lengths
+    index = np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
+    return image, cols[index]
 
 
 @functools.lru_cache(maxsize=4)
@@ -80,6 +104,7 @@ def split_arrays(split: str = "validation", annotations_dir: str | None = None) 
         file_names=pa.array(arrays.file_names.tolist(), pa.string()),
         labels=arrays.labels.astype(np.int64),
         factors={"top": arrays.top, "multi": arrays.multi},
+        factor_csr={"top": _csr(arrays.top), "multi": _csr(arrays.multi)},
         metaclass=arrays.metaclass.astype(np.int64),
         is_prototype=np.asarray(arrays.is_prototype, dtype=bool),
         real_labels=real,
@@ -120,13 +145,17 @@ def _none(value: float) -> float | None:
 
 def score_arrays(
     correct: np.ndarray,
-    factors: np.ndarray,
+    factors: np.ndarray | None,
     *,
     metaclass: np.ndarray | None = None,
     probabilities: np.ndarray | None = None,
     confidence_level: float = 0.95,
+    factor_pairs: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict:
     """Results of one model from its correctness flags and the (N, 16) factor flags.
+
+    ``factor_pairs`` may replace ``factors``: the (image, factor) index pairs of the
+    set flags, as ``np.nonzero(factors)`` gives them.
 
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
@@ -140,9 +169,12 @@ def score_arrays(
     if correct.shape[0] != 1:
         raise ImageNetXError("score_arrays scores one model: pass a 1-D correctness vector")
     correct = correct[0]
-    factors = as_factor_matrix(factors, len(correct), width=len(FACTORS))
-    # one pass over the factor flags serves the counts and both breakdowns
-    nonzero = np.nonzero(factors)
+    if factor_pairs is None:
+        factors = as_factor_matrix(factors, len(correct), width=len(FACTORS))
+        # one pass over the factor flags serves the counts and both breakdowns
+        nonzero = np.nonzero(factors)
+    else:
+        nonzero = factor_pairs
     counts = counts_from_nonzero(correct, nonzero, len(FACTORS))
     ratio = error_ratio(counts)[0]
     errors_factor = counts.images - counts.correct[0]
@@ -173,7 +205,9 @@ def score_arrays(
         result["metaclass"] = _metaclass_breakdown(correct, nonzero, metaclass)
     result["calibration"] = None
     if probabilities is not None:
-        overall, per_factor = calibration_error(correct, probabilities, factors, nonzero=nonzero)
+        overall, per_factor = calibration_error(
+            correct, probabilities, None, nonzero=nonzero, width=len(FACTORS)
+        )
         result["calibration"] = {
             "method": f"ECE, {ECE_BINS} equal-width bins",
             "ece": overall,
@@ -346,7 +380,8 @@ def score_predictions(
         probabilities = predictions.predicted_probability[positions]
     body = score_arrays(
         correct,
-        arrays.factors[which_factor][rows],
+        None,
+        factor_pairs=factor_pairs(arrays.factor_csr[which_factor], rows),
         metaclass=arrays.metaclass[rows],
         probabilities=probabilities,
         confidence_level=confidence_level,

@@ -124,6 +124,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     speed.add_argument("--compile", action="store_true", help="torch.compile the model (default: off)")
     speed.add_argument(
+        "--cpu", action="store_true", help="run on CPU even when a GPU is present (default: GPU if any)"
+    )
+    speed.add_argument(
         "--channels-last",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -225,7 +228,7 @@ def run(args: argparse.Namespace) -> int:
     if not models:
         raise ImageNetXError("no model given: pass --model ID (repeatable) or --models-file FILE")
     options = _options(args)
-    accelerator = make_accelerator()
+    accelerator = make_accelerator(cpu=True if args.cpu else None)
     try:
         if len(models) == 1 and not args.models_file:
             results = evaluate_model(models[0], args.output, options=options, accelerator=accelerator)

@@ -91,10 +91,32 @@ class RunOptions:
             raise ImageNetXError(f"shard_size must be positive, not {self.shard_size}")
 
 
-def make_accelerator():
+def _has_accelerator_device() -> bool:
+    if torch.cuda.is_available():
+        return True
+    xpu = getattr(torch, "xpu", None)
+    if xpu is not None and xpu.is_available():
+        return True
+    return torch.backends.mps.is_available()
+
+
+def make_accelerator(*, cpu: bool | None = None):
+    """An ``Accelerator`` for inference; on machines without GPUs it runs on CPU, distributed over gloo.
+
+    accelerate treats a torchrun/``accelerate launch`` world on a GPU-less machine as one
+    process unless told ``cpu=True``; then every process would predict everything, so a
+    world size it did not pick up is an error.
+    """
     from accelerate import Accelerator
 
-    return Accelerator()
+    accelerator = Accelerator(cpu=not _has_accelerator_device() if cpu is None else cpu)
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world != accelerator.num_processes:
+        raise RunnerError(
+            f"launched as {world} processes but accelerate sees {accelerator.num_processes}; "
+            "check the launcher settings (on GPU-less machines pass --cpu)"
+        )
+    return accelerator
 
 
 def load_dataset_for(options: RunOptions):

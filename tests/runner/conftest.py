@@ -51,3 +51,45 @@ def model_dirs(tmp_path_factory) -> dict[str, Path]:
         "timm": tiny.build_timm(root / "timm"),
         "clip": tiny.build_clip(root / "clip", templates=ZERO_SHOT_TEMPLATES),
     }
+
+
+def cli_command(model_dir, imagenet_source, output, *extra: str) -> list[str]:
+    """``python -m imagenet_x_hf evaluate`` on the synthetic source, small batches and shards."""
+    return [
+        sys.executable,
+        "-m",
+        "imagenet_x_hf",
+        "evaluate",
+        "--model",
+        str(model_dir),
+        "--imagenet",
+        str(imagenet_source),
+        "--allow-missing",
+        "--output",
+        str(output),
+        "--batch-size",
+        "8",
+        "--shard-size",
+        "16",
+        "--workers",
+        "1",
+        "--no-progress",
+        *extra,
+    ]
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    import os
+
+    # one intra-op thread everywhere, so in-process and subprocess runs do identical arithmetic
+    return {**os.environ, "OMP_NUM_THREADS": "1", **extra}
+
+
+@pytest.fixture
+def one_thread():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -18,9 +18,12 @@ from imagenet_x_hf.reports.errors import HubAuthError, ModelCardError
 from imagenet_x_hf.reports.model_index import (
     DATASET_ID,
     build_model_index,
+    card_data,
     eval_results_for,
+    is_ours,
     parse_yaml_block,
     set_model_index,
+    splice_eval_results,
 )
 from imagenet_x_hf.reports.section import find_section, render_section, splice_section
 from imagenet_x_hf.reports.summary import check_results
@@ -87,8 +90,12 @@ def render_card(
     section = render_section(results, model=model, image=chart, reproduce=reproduce, template=template)
     new_body = splice_section(body, section, source=source)
     ours = eval_results_for(results, dataset_id=dataset_id)
-    model_index = build_model_index(data, ours, model_name=model, source=source)
-    with_index = set_model_index(content, model_index, source=source)
+    existing = card_data(data, source=source).eval_results or []
+    others = [r for r in existing if not (ours and is_ours(r, ours[0]))]
+    with_index = splice_eval_results(content, data, ours, source=source)
+    if with_index is None:
+        model_index = build_model_index(data, ours, model_name=model, source=source)
+        with_index = set_model_index(content, model_index, source=source)
     new_content = with_index[: len(with_index) - len(body)] + new_body
 
     # Check the result before anything is written: the Hub's parser reads it, our
@@ -104,6 +111,9 @@ def render_card(
         raise ModelCardError(
             f"the eval results written to {source} do not read back; the card was not changed"
         )
+    kept = [r for r in card.data.eval_results or [] if not is_ours(r, ours[0])]
+    if kept != others:  # pragma: no cover
+        raise ModelCardError(f"the other eval results of {source} would change; the card was not changed")
     if card.text != new_body:  # pragma: no cover
         raise ModelCardError(
             f"the body of {source} would change outside its section; the card was not changed"

@@ -5,10 +5,12 @@ block. We build them with ``huggingface_hub.EvalResult`` (overall accuracy, and 
 ``error_ratio`` per factor with the factor as the metric config), replace the ones an
 earlier run wrote and keep every other result.
 
-The YAML block is edited surgically: only the text of the ``model-index`` key is
-rewritten, so every other key keeps its exact bytes (comments, quoting, order). When
-the block is laid out in a way the surgical edit cannot handle safely, the block is
-re-serialised by ``huggingface_hub`` instead (same data, new formatting).
+The YAML block is edited as text (``yaml_splice``): in an existing ``model-index``
+only our items of its ``results:`` list are replaced, so the card's other keys and
+other eval results keep their exact bytes (comments, quoting, flow style, order); a
+card without one gets a ``model-index`` key appended. When the layout defeats these
+edits (checked by parsing the result), the ``model-index`` key, or as a last resort
+the block, is re-serialised instead: same data, new formatting.
 """
 
 from __future__ import annotations
@@ -20,9 +22,11 @@ from typing import Any
 import yaml
 from huggingface_hub import EvalResult, ModelCardData
 from huggingface_hub.repocard import REGEX_YAML_BLOCK
+from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 from huggingface_hub.utils import yaml_dump
 
 from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.reports.yaml_splice import key_span, replace_key, replace_list_items
 from imagenet_x_hf.schema import FACTORS
 
 # The dataset type names a Hub dataset id; the authors have not published one, so the
@@ -162,41 +166,6 @@ def build_model_index(
     return card.to_dict()[KEY]
 
 
-_KEY_LINE = re.compile(rf"^[\"']?{re.escape(KEY)}[\"']?[ \t]*:", re.MULTILINE)
-
-
-def _is_top_level(line: str) -> bool:
-    # Top-level keys start in column 0; an indentless list ("- item") and comments do not end a value.
-    return bool(line) and not line[0].isspace() and not line.startswith(("-", "#"))
-
-
-def _splice_key(block: str, dumped: str) -> str | None:
-    """``block`` with the entry of KEY replaced by ``dumped`` (or appended); None if ambiguous."""
-    starts = list(_KEY_LINE.finditer(block))
-    if len(starts) > 1:
-        return None
-    if not starts:
-        if not block.strip():
-            return dumped.rstrip("\r\n")
-        separator = "" if block.endswith("\n") else ("\r\n" if dumped.endswith("\r\n") else "\n")
-        return block + separator + dumped.rstrip("\r\n")
-    start = starts[0].start()
-    lines = block[start:].splitlines(keepends=True)
-    # The entry runs to the next top-level key; blank lines and column-0 comments just
-    # before that key are layout, and stay.
-    end = start + len(lines[0])
-    value_end = end
-    for line in lines[1:]:
-        if _is_top_level(line):
-            break
-        end += len(line)
-        if line.strip() and not line.startswith("#"):
-            value_end = end
-    region = block[start:value_end]
-    replacement = dumped if region.endswith("\n") else dumped.rstrip("\r\n")
-    return block[:start] + replacement + block[value_end:]
-
-
 def set_model_index(content: str, model_index: list[dict], *, source: str) -> str:
     """``content`` (a whole card) with its ``model-index`` set; every other byte kept where possible.
 
@@ -219,7 +188,7 @@ def set_model_index(content: str, model_index: list[dict], *, source: str) -> st
         return f"---{line_break}{dumped}---{line_break}{content}"
     block = match.group(2)
     expected = {**data, KEY: model_index}
-    new_block = _splice_key(block, dumped)
+    new_block = replace_key(block, KEY, dumped)
     if new_block is not None:
         try:
             ok = yaml.safe_load(new_block) == expected
@@ -232,4 +201,61 @@ def set_model_index(content: str, model_index: list[dict], *, source: str) -> st
     new_block = yaml_dump(expected, sort_keys=False).rstrip("\n")
     if line_break != "\n":
         new_block = new_block.replace("\n", line_break)
+    return content[: match.start(2)] + new_block + content[match.end(2) :]
+
+
+def _line_break(content: str) -> str:
+    return "\r\n" if "\r\n" in content else "\n"
+
+
+def splice_eval_results(
+    content: str, data: Mapping[str, Any], ours: Sequence[EvalResult], *, source: str
+) -> str | None:
+    """``content`` with our results items of its ``model-index`` replaced, nothing else touched.
+
+    Returns None when the card has no ``model-index`` or one laid out in a way this
+    edit does not handle (several model entries, flow-style lists, a results item that
+    mixes our metrics with others'); the caller then rewrites the whole key.
+    """
+    match = REGEX_YAML_BLOCK.search(content)
+    model_index = data.get(KEY)
+    if not ours or match is None or not isinstance(model_index, list) or len(model_index) != 1:
+        return None
+    entry = model_index[0]
+    if not isinstance(entry, dict) or not isinstance(entry.get("results"), list):
+        return None
+    groups = entry["results"]
+
+    def group_is_ours(i: int) -> bool | None:
+        try:
+            _, results = model_index_to_eval_results([{"name": "-", "results": [groups[i]]}])
+        except (KeyError, TypeError, ValueError):
+            return False  # not ours to judge: keep it as it is
+        flags = {is_ours(r, ours[0]) for r in results}
+        return None if len(flags) > 1 else bool(flags and flags.pop())
+
+    flags = [group_is_ours(i) for i in range(len(groups))]
+    if None in flags:
+        return None
+    block = match.group(2)
+    span = key_span(block, KEY)
+    if not isinstance(span, tuple):
+        return None
+    new_groups = eval_results_to_model_index("-", list(ours))[0]["results"]
+    new_entry = replace_list_items(
+        block[span[0] : span[1]],
+        is_ours=lambda i: flags[i] if i < len(flags) else None,
+        new_items=new_groups,
+        line_break=_line_break(content),
+    )
+    if new_entry is None:
+        return None
+    new_block = block[: span[0]] + new_entry + block[span[1] :]
+    expected_entry = dict(entry, results=[g for g, mine in zip(groups, flags) if not mine] + new_groups)
+    try:
+        ok = yaml.safe_load(new_block) == {**data, KEY: [expected_entry]}
+    except yaml.YAMLError:
+        ok = False
+    if not ok:
+        return None
     return content[: match.start(2)] + new_block + content[match.end(2) :]

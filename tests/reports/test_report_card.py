@@ -64,7 +64,8 @@ def test_card_round_trip_keeps_everything_else(tmp_path, real_models):
     assert (first.section, first.eval_results, first.other_eval_results) == ("added", 17, 1)
     text = path.read_bytes().decode()
     # YAML before and after the model-index, the comment and the body: byte for byte.
-    assert text.startswith(f"---\n{YAML_BEFORE}model-index:\n")
+    # ... and so are the other eval results: ours are appended to the results list.
+    assert text.startswith(f"---\n{YAML_BEFORE}{MODEL_INDEX}  - task:\n")
     assert f"{YAML_AFTER}---\n{BODY}\n{START}\n" in text
     card = ModelCard.load(path)
     assert card.data.license == "apache-2.0" and card.data.library_name == "transformers"
@@ -92,7 +93,7 @@ def test_card_round_trip_keeps_everything_else(tmp_path, real_models):
     text2 = path.read_bytes().decode()
     assert text2.count(START_PREFIX) == 1 and text2.count("## Robustness on ImageNet-X") == 1
     assert text2.endswith("<!-- imagenet-x:robustness:end -->\n" + tail)
-    assert text2.startswith(f"---\n{YAML_BEFORE}model-index:\n")
+    assert text2.startswith(f"---\n{YAML_BEFORE}{MODEL_INDEX}  - task:\n")
     assert (
         text2[text2.index(YAML_AFTER) : text2.index(START_PREFIX)]
         == text[text.index(YAML_AFTER) : text.index(START_PREFIX)]

@@ -112,7 +112,8 @@ def render_card(
             f"the eval results written to {source} do not read back; the card was not changed"
         )
     kept = [r for r in card.data.eval_results or [] if not is_ours(r, ours[0])]
-    if kept != others:  # pragma: no cover
+    # Compared as multisets: a whole-key rewrite may regroup results that share a dataset.
+    if sorted(map(repr, kept)) != sorted(map(repr, others)):  # pragma: no cover
         raise ModelCardError(f"the other eval results of {source} would change; the card was not changed")
     if card.text != new_body:  # pragma: no cover
         raise ModelCardError(

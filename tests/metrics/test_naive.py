@@ -160,3 +160,22 @@ def test_score_arrays_equals_the_loop():
     for k, f in enumerate(FACTORS):
         got = out["error_ratio"][f]
         assert (got is None and math.isnan(expected[k])) or got == pytest.approx(expected[k], abs=1e-12)
+
+
+def test_correctness_of_a_prediction_matrix_and_sharded_counts():
+    """Many models' predictions at once, and counts of disjoint shards adding up."""
+    rng = np.random.default_rng(9)
+    n, models = 1009, 5
+    labels = rng.integers(0, 1000, n)
+    predicted = np.where(rng.random((models, n)) < 0.6, labels, rng.integers(0, 1000, (models, n)))
+    real = np.stack([labels, rng.integers(0, 1000, n)], axis=1).astype(np.int16)
+    real[::7] = -1  # images without ReaL labels
+    got = correctness(predicted, error_type="real_class", labels=labels, real_labels=real)
+    for m in range(models):
+        expected = [int(predicted[m, i]) in set(real[i].tolist()) - {-1} for i in range(n)]
+        assert got[m].tolist() == expected
+    _, factors = random_case(10, n=n)
+    whole = factor_counts(got, factors)
+    halves = factor_counts(got[:, :400], factors[:400]) + factor_counts(got[:, 400:], factors[400:])
+    assert whole.correct.tolist() == halves.correct.tolist() and whole.total == halves.total
+    np.testing.assert_array_equal(error_ratio(whole), error_ratio(halves))

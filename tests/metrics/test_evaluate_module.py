@@ -109,6 +109,22 @@ def test_mixing_input_forms_is_refused(metric, val_arrays):
     metric.compute()  # ends the accumulation
 
 
+def test_incomplete_or_mixed_inputs_are_refused(metric):
+    with pytest.raises(ValueError, match="either file_names .* or references with factors"):
+        metric.compute(predictions=[1], file_names=["ILSVRC2012_val_00000001.JPEG"], references=[1])
+    with pytest.raises(ValueError, match="predictions with references and factors"):
+        metric.compute(predictions=[1], references=[1])
+
+
+def test_empty_and_mismatched_inputs(metric):
+    with pytest.raises(ValueError, match="no predictions given"):
+        metric.compute(predictions=[], file_names=[])
+    with pytest.raises(ValueError, match="Mismatch in the number of predictions"):
+        metric.compute(predictions=[1, 2], references=[1], factors=[[0] * 16])
+    with pytest.raises(ValueError, match="rows have 3 columns, expected 16"):
+        metric.compute(predictions=[1], references=[1], factors=[[0, 1, 0]])
+
+
 def test_real_class_needs_file_names(metric):
     with pytest.raises(ValueError, match="needs file_names"):
         metric.compute(predictions=[1], references=[1], factors=[[1] + [0] * 15], error_type="real_class")

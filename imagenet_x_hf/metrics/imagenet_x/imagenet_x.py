@@ -125,7 +125,19 @@ class ImagenetX(evaluate.Metric):
     # evaluate assumes one set of input columns; this metric takes one of two, chosen
     # by the names the caller passes and kept until compute() ends the accumulation.
     def _select_form(self, given):
-        keys = ("file_names",) if given.get("file_names") is not None else ("references", "factors")
+        by_name = given.get("file_names") is not None
+        with_refs = [k for k in ("references", "factors") if given.get(k) is not None]
+        if by_name and with_refs:
+            raise ValueError(
+                f"got file_names and {' and '.join(with_refs)}: give either file_names (labels and "
+                "factors come from the annotations) or references with factors, not both"
+            )
+        if not by_name and len(with_refs) < 2:
+            raise ValueError(
+                "give predictions with file_names, or predictions with references and factors "
+                "(16 0/1 flags per image in imagenet_x_hf.FACTORS order)"
+            )
+        keys = ("file_names",) if by_name else ("references", "factors")
         form = _form_features(keys, given.get("probabilities") is not None)
         current = getattr(self, "_form", None)
         if self.writer is not None and current is not None and set(current) != set(form):

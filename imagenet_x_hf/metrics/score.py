@@ -39,7 +39,13 @@ from imagenet_x_hf.metrics.intervals import (
     paired_difference,
     z_value,
 )
-from imagenet_x_hf.metrics.predictions import Predictions, check_unique, val_numbers
+from imagenet_x_hf.metrics.predictions import (
+    Predictions,
+    check_class_ids,
+    check_probabilities,
+    check_unique,
+    val_numbers,
+)
 from imagenet_x_hf.schema import FACTORS, METACLASSES, SPLITS
 
 VAL_IMAGES = 50_000
@@ -246,12 +252,24 @@ class _Aligned:
     rows: np.ndarray  # annotation rows scored
     positions: np.ndarray  # matching positions in the predictions
     coverage: dict
+    classes: np.ndarray  # checked predicted classes, all positions
+    probabilities: np.ndarray | None
 
 
 def _align(predictions: Predictions, arrays: SplitArrays, *, split: str, filter_prototypes: bool) -> _Aligned:
     label = predictions.name or "predictions"
     if len(predictions.file_names) == 0:
         raise ImageNetXError(f"{label}: no predictions given; pass at least one image's prediction")
+    # a record built directly, not through from_arrays, gets the same checks here
+    classes = check_class_ids(predictions.predicted_class, what="predicted_class", source=label)
+    if len(classes) != len(predictions.file_names):
+        raise ImageNetXError(
+            f"{label}: {len(predictions.file_names)} file names but {len(classes)} predicted classes; "
+            "give exactly one predicted class per file name"
+        )
+    probabilities = None
+    if predictions.predicted_probability is not None:
+        probabilities = check_probabilities(predictions.predicted_probability, len(classes), source=label)
     numbers = predictions.val_numbers
     if numbers is None and arrays.val_row is not None:
         numbers = val_numbers(predictions.file_names)
@@ -289,6 +307,8 @@ def _align(predictions: Predictions, arrays: SplitArrays, *, split: str, filter_
     return _Aligned(
         rows=index[positions],
         positions=positions,
+        classes=classes,
+        probabilities=probabilities,
         coverage={
             "annotated": n_annotated,
             "predictions": len(index),
@@ -373,11 +393,11 @@ def score_predictions(
             raise ImageNetXError(
                 "no scored image has a ReaL label; use empty_real='error' or error_type='class'"
             )
-    predicted = predictions.predicted_class[positions]
+    predicted = aligned.classes[positions]
     correct = _correct_on_rows(predicted, rows, arrays, error_type=error_type)
     probabilities = None
-    if predictions.predicted_probability is not None:
-        probabilities = predictions.predicted_probability[positions]
+    if aligned.probabilities is not None:
+        probabilities = aligned.probabilities[positions]
     body = score_arrays(
         correct,
         None,
@@ -449,8 +469,8 @@ def paired_comparison(
             f"{a.name or 'a'} and {b.name or 'b'} share no scored image; compare predictions on the same images"
         )
     wrong = []
-    for preds, al, idx in ((a, al_a, ia), (b, al_b, ib)):
-        predicted = preds.predicted_class[al.positions[idx]]
+    for al, idx in ((al_a, ia), (al_b, ib)):
+        predicted = al.classes[al.positions[idx]]
         wrong.append(~_correct_on_rows(predicted, rows, arrays, error_type=error_type))
     factors = arrays.factors[which_factor][rows]
     diff, low, high = paired_difference(wrong[0], wrong[1], factors, confidence_level=confidence_level)

@@ -135,3 +135,24 @@ def test_bad_options():
         score_predictions(pred, confidence_level=95)
     with pytest.raises(ImageNetXError, match="share no scored image"):
         paired_comparison(pred, Predictions.from_arrays(["ILSVRC2012_val_00000100.JPEG"], [1]))
+
+
+def test_records_built_directly_are_checked():
+    """Predictions(...) built without from_arrays get the same checks when scored."""
+    names = np.array(VAL, dtype=object)
+    with pytest.raises(ImageNetXError, match="predicted_class 1000 at row 0"):
+        score_predictions(Predictions(name="m", file_names=names, predicted_class=np.full(7, 1000)))
+    with pytest.raises(ImageNetXError, match="7 file names but 3 predicted classes"):
+        score_predictions(Predictions(name="m", file_names=names, predicted_class=np.ones(3, int)))
+    with pytest.raises(ImageNetXError, match="NaN or infinite"):
+        score_predictions(
+            Predictions(
+                name="m",
+                file_names=names,
+                predicted_class=np.ones(7, int),
+                predicted_probability=np.full(7, np.nan),
+            )
+        )
+    # plain lists are accepted too
+    ok = score_predictions(Predictions(name="m", file_names=list(VAL), predicted_class=[1] * 7))
+    assert ok["coverage"]["predictions"] == 7

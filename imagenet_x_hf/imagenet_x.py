@@ -159,6 +159,12 @@ class ImageNetX(datasets.ArrowBasedBuilder):
     # Set once this builder has warned about left-out images, so a load warns once.
     reported_gaps: bool = False
 
+    def __getstate__(self):
+        # An open source index (file descriptors, a loaded dataset) stays in this process.
+        state = dict(super().__getstate__())
+        state.pop("_catalog", None)
+        return state
+
     def _info(self) -> datasets.DatasetInfo:
         if self.config.imagenet is None:
             features = annotation_features()
@@ -202,7 +208,8 @@ class ImageNetX(datasets.ArrowBasedBuilder):
         names = table.column("file_name").to_pylist()
         labels = table.column("label").to_pylist()
         source = self.config.imagenet
-        with self._open_source(names) as catalog:
+        catalog = self._open_source(names)
+        try:
             wrong = [
                 (name, catalog.wnids[name], schema.WNIDS[label])
                 for name, label in zip(names, labels, strict=True)
@@ -218,13 +225,19 @@ class ImageNetX(datasets.ArrowBasedBuilder):
                 )
             missing = [name for name in names if name not in catalog]
             kind = catalog.kind
+        except BaseException:
+            catalog.close()
+            raise
         self._found = len(names) - len(missing)
         if missing and not self.config.allow_missing:
+            catalog.close()
             raise SourceError(
                 f"{source} ({kind}) lacks {len(missing)} of the {len(names)} annotated "
                 f"{self.config.split} images, e.g. {_names(missing)}; point imagenet= at a "
                 "complete copy, or pass allow_missing=True to build from the images present"
             )
+        # Kept for the generation that follows, so the source is indexed once per build.
+        self._catalog = catalog
         if missing:
             note = f"{len(missing)} {MISSING_NOTE} ({kind} source {source}), e.g. {_names(missing)}"
             warnings.warn(f"ImageNet-X: {note}; built from the other {self._found}", stacklevel=2)
@@ -244,7 +257,8 @@ class ImageNetX(datasets.ArrowBasedBuilder):
         rows: list[int] = []
         images: list[bytes] = []
         size = 0
-        with self._open_source(names) as catalog:
+        catalog = self.__dict__.pop("_catalog", None) or self._open_source(names)
+        with catalog:
             # Annotation order, whatever order the source keeps its files in.
             for index, name in enumerate(names):
                 if name not in catalog:

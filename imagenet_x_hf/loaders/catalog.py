@@ -71,6 +71,9 @@ class Catalog:
             close()
         self.closers.clear()
 
+    def __del__(self) -> None:
+        self.close()
+
     def __enter__(self) -> Catalog:
         return self
 

@@ -10,56 +10,107 @@ members are ever read.
 
 from __future__ import annotations
 
-import io
 import os
-import tarfile
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 
 from imagenet_x_hf.errors import SourceError
 from imagenet_x_hf.loaders.catalog import Catalog
 from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name, wnid_in
 
-
-class _Window(io.RawIOBase):
-    """A read-only view of ``size`` bytes of a file from ``start`` (one member of a tar)."""
-
-    def __init__(self, fd: int, start: int, size: int):
-        self.fd, self.start, self.size, self.pos = fd, start, size, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self.pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self.pos, 2: self.size}[whence]
-        self.pos = max(0, base + offset)
-        return self.pos
-
-    def readinto(self, buffer) -> int:
-        n = min(len(buffer), self.size - self.pos)
-        if n <= 0:
-            return 0
-        data = os.pread(self.fd, n, self.start + self.pos)
-        buffer[: len(data)] = data
-        self.pos += len(data)
-        return len(data)
+_BLOCK = 512
+_FILE_TYPES = (b"0", b"\0", b"7")
+# POSIX/GNU headers: name, size and type fields, the ustar prefix, the checksum.
+_NAME, _SIZE, _CHKSUM, _TYPE, _MAGIC, _PREFIX = (
+    slice(0, 100),
+    slice(124, 136),
+    slice(148, 156),
+    slice(156, 157),
+    slice(257, 263),
+    slice(345, 500),
+)
 
 
-def _members(fd: int, start: int, size: int, source: str) -> Iterator[tarfile.TarInfo]:
-    try:
-        with tarfile.open(fileobj=_Window(fd, start, size), mode="r:") as tar:
-            while (member := tar.next()) is not None:
-                yield member
-    except tarfile.ReadError as err:
-        raise SourceError(
-            f"{source} is not a readable uncompressed tar ({err}); ImageNet's archives are plain "
-            "tars: pass the original file, or decompress a .tar.gz copy first"
-        ) from None
+@dataclass(frozen=True)
+class Member:
+    """One tar member: its name, where its data starts in the file, and its size."""
+
+    name: str
+    offset_data: int
+    size: int
+    type: bytes
+
+    def isfile(self) -> bool:
+        return self.type in _FILE_TYPES
+
+
+def _number(field: bytes) -> int:
+    if field[:1] in (b"\x80", b"\xff"):  # GNU base-256, for members over 8 GiB
+        value = int.from_bytes(field[1:], "big")
+        return -value if field[:1] == b"\xff" else value
+    digits = field.split(b"\0", 1)[0].strip()
+    return int(digits, 8) if digits else 0
+
+
+def _pax(data: bytes) -> dict[str, str]:
+    records, pos = {}, 0
+    while pos < len(data):
+        length = int(data[pos : data.index(b" ", pos)])
+        key, _, value = data[data.index(b" ", pos) + 1 : pos + length - 1].partition(b"=")
+        records[key.decode("utf-8")] = value.decode("utf-8", "surrogateescape")
+        pos += length
+    return records
+
+
+def _members(fd: int, start: int, size: int, source: str) -> Iterator[Member]:
+    """The members of the tar stored at ``[start, start + size)`` of a file, headers only.
+
+    Each header is one positioned read; member data is skipped, never read. This
+    reads ustar, GNU (long names) and pax (path, size) headers, which covers
+    ImageNet's archives and WebDataset shards, several times faster than ``tarfile``.
+    """
+    pos, end = start, start + size
+    long_name: str | None = None
+    pax: dict[str, str] = {}
+    while pos + _BLOCK <= end:
+        header = os.pread(fd, _BLOCK, pos)
+        if len(header) < _BLOCK:
+            break
+        if header.count(0) == _BLOCK:  # end-of-archive marker
+            return
+        stored = _number(header[_CHKSUM])
+        if stored != sum(header) - sum(header[_CHKSUM]) + 8 * 32:
+            raise SourceError(
+                f"{source} is not a readable uncompressed tar (bad header checksum at byte {pos - start}); "
+                "ImageNet's archives are plain tars: pass the original file, or decompress a "
+                ".tar.gz copy first"
+            )
+        kind = header[_TYPE]
+        length = _number(header[_SIZE])
+        data_at = pos + _BLOCK
+        pos = data_at + -(-length // _BLOCK) * _BLOCK
+        if kind == b"L":
+            long_name = os.pread(fd, length, data_at).split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            continue
+        if kind in (b"x", b"g"):
+            if kind == b"x":
+                pax = _pax(os.pread(fd, length, data_at))
+            continue
+        name = header[_NAME].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+        if header[_MAGIC] == b"ustar\0" or header[_MAGIC][:5] == b"ustar":
+            prefix = header[_PREFIX].split(b"\0", 1)[0].decode("utf-8", "surrogateescape")
+            if prefix:
+                name = f"{prefix}/{name}"
+        name = pax.get("path", long_name or name)
+        length = int(pax.get("size", length))
+        if "size" in pax:
+            pos = data_at + -(-length // _BLOCK) * _BLOCK
+        long_name, pax = None, {}
+        if data_at + length > end:
+            raise SourceError(f"{source} is truncated: member {name!r} runs past the end of the file")
+        yield Member(name, data_at, length, kind)
+    if pos < end and start == 0:
+        raise SourceError(f"{source} is not a readable tar: it ends inside a header")
 
 
 def _open_fd(path: str | os.PathLike, kind: str) -> tuple[Catalog, int]:
@@ -112,6 +163,6 @@ def open_train_tar(path: str | os.PathLike, *, wanted: Collection[str] | None = 
             catalog.stats["members_listed"] += 1
             name = canonical_name(member.name)
             if wanted is None or name in wanted:
-                catalog.add(name, (outer.offset_data + member.offset_data, member.size), wnid=wnid)
+                catalog.add(name, (member.offset_data, member.size), wnid=wnid)
     progress.close()
     return catalog

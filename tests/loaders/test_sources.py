@@ -172,3 +172,49 @@ def test_webdataset_shards_of_another_split_are_refused(sources):
     path, _ = sources["webdataset"]
     with pytest.raises(SourceError, match="named for other splits, none for 'train'"):
         open_source(path, split="train")
+
+
+@pytest.mark.parametrize("format", [tarfile.USTAR_FORMAT, tarfile.GNU_FORMAT, tarfile.PAX_FORMAT])
+def test_the_tar_header_reader_agrees_with_tarfile(tmp_path, format):
+    import io
+    import os
+
+    from imagenet_x_hf.loaders.tars import _members
+
+    path = tmp_path / "some.tar"
+    names = ["a.JPEG", "deep/" * 12 + "ILSVRC2012_val_00000001.JPEG", "café/n01440764_1.JPEG", "empty.JPEG"]
+    if format == tarfile.USTAR_FORMAT:
+        names = names[:2] + names[3:]  # ustar holds neither long nor non-ASCII names
+    with tarfile.open(path, "w", format=format) as tar:
+        tar.addfile(tarfile.TarInfo("folder"))  # a non-file member
+        for i, name in enumerate(names):
+            info = tarfile.TarInfo(name)
+            data = bytes([i]) * (0 if name == "empty.JPEG" else 700 + 513 * i)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    with tarfile.open(path) as tar:
+        expected = [(m.name, m.offset_data, m.size, m.isfile()) for m in tar.getmembers()]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = [
+            (m.name, m.offset_data, m.size, m.isfile())
+            for m in _members(fd, 0, path.stat().st_size, str(path))
+        ]
+    finally:
+        os.close(fd)
+    assert got == expected
+
+
+def test_a_damaged_or_truncated_tar_is_refused(tmp_path, chosen):
+    tar = make_synthetic_imagenet(tmp_path, layout="val_tar", file_names=chosen["validation"][:3])
+    original = tar.read_bytes()
+    damaged = bytearray(original)
+    damaged[5] ^= 0xFF  # the first header's name: its checksum no longer matches
+    (tmp_path / "damaged.tar").write_bytes(bytes(damaged))
+    with pytest.raises(SourceError, match="bad header checksum"):
+        open_source(tmp_path / "damaged.tar", kind="val_tar")
+    with tarfile.open(tar) as archive:
+        second = archive.getmembers()[1]
+    (tmp_path / "cut.tar").write_bytes(original[: second.offset_data + second.size // 2])
+    with pytest.raises(SourceError, match=rf"truncated: member '{second.name}' runs past the end"):
+        open_source(tmp_path / "cut.tar", kind="val_tar")

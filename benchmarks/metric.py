@@ -34,7 +34,7 @@ PREDICTIONS_DIR = (
 BULK = r"""
 import json, resource, sys, time, tracemalloc
 import numpy as np
-from imagenet_x_hf.metrics import error_ratio, error_ratio_interval, factor_counts, split_arrays
+from imagenet_x_hf.metrics import error_ratio, factor_counts, ratio_intervals, split_arrays
 
 models = int(sys.argv[1])
 factors = split_arrays("validation").factors["top"]
@@ -57,9 +57,7 @@ for repeat in range(4):
     t0 = time.perf_counter()
     counts = factor_counts(correct, factors)
     ratios = error_ratio(counts)
-    low, high = error_ratio_interval(
-        counts.images - counts.correct, counts.images, counts.total - counts.total_correct[:, None], counts.total
-    )
+    low, high = ratio_intervals(counts)
     times.append(time.perf_counter() - t0)
     if repeat == 3:
         traced_peak = tracemalloc.get_traced_memory()[1]

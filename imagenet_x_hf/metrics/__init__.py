@@ -23,6 +23,7 @@ from imagenet_x_hf.metrics.intervals import (
     PAIRED_METHOD,
     error_ratio_interval,
     paired_difference,
+    ratio_intervals,
 )
 from imagenet_x_hf.metrics.predictions import Predictions, read_predictions
 from imagenet_x_hf.metrics.score import paired_comparison, score_arrays, score_predictions, split_arrays
@@ -44,6 +45,7 @@ __all__ = [
     "factor_counts",
     "paired_comparison",
     "paired_difference",
+    "ratio_intervals",
     "read_predictions",
     "score_arrays",
     "score_predictions",

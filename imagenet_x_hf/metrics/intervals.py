@@ -123,6 +123,26 @@ def error_ratio_interval(
     return low, high
 
 
+def ratio_intervals(counts, *, confidence_level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """(M, K) interval ends for every error ratio of a ``FactorCounts`` (one or many models).
+
+    >>> import numpy as np
+    >>> from imagenet_x_hf.metrics.core import factor_counts
+    >>> rng = np.random.default_rng(1)
+    >>> counts = factor_counts(rng.random((3, 900)) < 0.7, rng.random((900, 2)) < 0.3)
+    >>> low, high = ratio_intervals(counts)
+    >>> low.shape, bool((low < high).all())
+    ((3, 2), True)
+    """
+    return error_ratio_interval(
+        counts.images - counts.correct,
+        counts.images,
+        counts.total - counts.total_correct[:, None],
+        counts.total,
+        confidence_level=confidence_level,
+    )
+
+
 def paired_difference(
     wrong_a: np.ndarray, wrong_b: np.ndarray, factors: np.ndarray, *, confidence_level: float = 0.95
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -121,3 +121,16 @@ def test_paired_difference_is_narrower_than_unpaired_for_correlated_models():
     assert (high - low)[0] < 0.6 * (high_i - low_i)[0]
     same = paired_difference(wrong_a, wrong_a, factors)
     assert same[0][0] == 0 and same[1][0] == 0 and same[2][0] == 0
+
+
+def test_ratio_intervals_of_many_models_equal_one_by_one():
+    from imagenet_x_hf.metrics import factor_counts, ratio_intervals
+
+    rng = np.random.default_rng(12)
+    correct = rng.random((9, 2003)) < rng.uniform(0.5, 0.9, (9, 1))
+    factors = rng.random((2003, 16)) < 0.1
+    low, high = ratio_intervals(factor_counts(correct, factors, chunk_models=4))
+    for m in range(9):
+        lo1, hi1 = ratio_intervals(factor_counts(correct[m], factors))
+        np.testing.assert_allclose(low[m], lo1[0], rtol=1e-12)
+        np.testing.assert_allclose(high[m], hi1[0], rtol=1e-12)

@@ -207,6 +207,7 @@ def score_arrays(
             for k, f in enumerate(FACTORS)
         },
     }
+    result["metaclass"] = None
     if metaclass is not None:
         result["metaclass"] = _metaclass_breakdown(correct, nonzero, metaclass)
     result["calibration"] = None
@@ -342,6 +343,7 @@ def score_predictions(
     confidence_level: float = 0.95,
     empty_real: str = "error",
     annotations_dir: str | os.PathLike | None = None,
+    breakdowns: bool = True,
 ) -> dict:
     """Per-factor error ratios of one model, with intervals and coverage (JSON-ready).
 
@@ -357,6 +359,8 @@ def score_predictions(
         empty_real: for ``real_class``, images whose ReaL set is empty are counted as
             ``"error"`` (the toolkit) or ``"exclude"``-d (the ReaL protocol).
         annotations_dir: another copy of the authors' annotation files.
+        breakdowns: add the per-metaclass and calibration breakdowns (``False`` leaves
+            ``"metaclass"`` and ``"calibration"`` as ``None``, a little faster for bulk scoring).
 
     Predictions may cover part of the split (the coverage block says how much) and
     may include images without annotations (ignored and counted).
@@ -402,8 +406,8 @@ def score_predictions(
         correct,
         None,
         factor_pairs=factor_pairs(arrays.factor_csr[which_factor], rows),
-        metaclass=arrays.metaclass[rows],
-        probabilities=probabilities,
+        metaclass=arrays.metaclass[rows] if breakdowns else None,
+        probabilities=probabilities if breakdowns else None,
         confidence_level=confidence_level,
     )
     return {

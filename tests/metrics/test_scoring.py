@@ -161,3 +161,11 @@ def test_cli_options_and_errors(prediction_files, tmp_path, capsys):
     bad.write_text("file_name,predicted_class\nILSVRC2012_val_00000001.JPEG,1000\n")
     assert main(["score", str(bad)]) == 2
     assert "outside 0-999" in capsys.readouterr().err
+
+
+def test_breakdowns_can_be_left_out(resnet):
+    full = score_predictions(resnet)
+    lean = score_predictions(resnet, breakdowns=False)
+    assert lean["metaclass"] is None and lean["calibration"] is None
+    assert full["metaclass"] is not None and full["calibration"] is not None
+    assert lean["factors"] == full["factors"] and lean["coverage"] == full["coverage"]

@@ -154,7 +154,9 @@ class PixelTransform:
                     image = image.resize((w, h), _PIL_FILTERS[p.interpolation])
             pixels = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
         else:
-            pixels = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).contiguous()
+            # Left in HWC memory (a permuted view): torch's uint8 antialiased resize has a fast
+            # path for that layout, with results identical to the contiguous one.
+            pixels = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1)
             if p.resize is not None:
                 h, w = resized_shape(pixels.shape[1], pixels.shape[2], p.resize)
                 if (h, w) != tuple(pixels.shape[1:]):

@@ -1,0 +1,205 @@
+"""Runner throughput: end-to-end images/s against forward-only, and against transformers' pipeline.
+
+Two models with random weights, on ImageNet-like synthetic JPEGs (about 500x375,
+textured so that decoding costs what a photo costs), real ImageNet-X file names:
+
+1. a ResNet-18-sized CNN (transformers ResNetConfig with ResNet-18 dimensions, the
+   processor of microsoft/resnet-*: shorter side 256, crop 224): the runner's
+   images/s against the same model's forward-only images/s on preloaded tensors at
+   the same batch size (anchor). Goal: ratio >= 0.8.
+2. a light CNN (~0.4 M parameters) where the data path dominates: the runner against
+   ``transformers.pipeline("image-classification")`` over the same files (anchor;
+   what users write: default batch size, file paths in). Goal: ratio >= 1.5.
+
+Every figure is the median of --repeats runs. Prints JSON.
+
+    python benchmarks/runner.py [--images 160] [--light-images 400] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+warnings.filterwarnings("ignore")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+SIZES = [(500, 375), (375, 500), (500, 333), (500, 400), (400, 300), (500, 281)]
+
+
+def textured_jpeg(rng: np.random.Generator, width: int, height: int) -> bytes:
+    """A JPEG with smooth shapes plus fine noise: decodes at roughly the cost of a photo."""
+    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
+    base = np.stack(
+        [np.sin(xx / rng.uniform(5, 40)), np.cos(yy / rng.uniform(5, 40)), np.sin((xx + yy) / 17)], -1
+    )
+    pixels = (base * 60 + 128 + rng.normal(0, 25, (height, width, 3))).clip(0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def synthetic_dataset(n: int, folder: Path):
+    """n annotated validation rows with textured JPEGs (also written to folder for the pipeline)."""
+    import datasets
+
+    import imagenet_x_hf
+    from imagenet_x_hf.schema import image_features
+
+    rows = imagenet_x_hf.load("validation", filter_prototypes=False).select(range(n)).to_dict()
+    rng = np.random.default_rng(0)
+    images, paths = [], []
+    for i, name in enumerate(rows["file_name"]):
+        data = textured_jpeg(rng, *SIZES[i % len(SIZES)])
+        (folder / name).write_bytes(data)
+        images.append({"bytes": data, "path": name})
+        paths.append(str(folder / name))
+    rows["image"] = images
+    return datasets.Dataset.from_dict(rows, features=image_features()), paths
+
+
+def save_resnet(folder: Path, *, light: bool) -> int:
+    from transformers import ConvNextImageProcessor, ResNetConfig, ResNetForImageClassification
+
+    torch.manual_seed(0)
+    if light:
+        config = ResNetConfig(embedding_size=16, hidden_sizes=[16, 32, 64, 128], depths=[1, 1, 1, 1],
+                              layer_type="basic", num_labels=1000)  # fmt: skip
+    else:  # ResNet-18
+        config = ResNetConfig(embedding_size=64, hidden_sizes=[64, 128, 256, 512], depths=[2, 2, 2, 2],
+                              layer_type="basic", num_labels=1000)  # fmt: skip
+    model = ResNetForImageClassification(config)
+    model.save_pretrained(folder)
+    ConvNextImageProcessor(size={"shortest_edge": 224}, crop_pct=0.875).save_pretrained(folder)
+    return sum(p.numel() for p in model.parameters())
+
+
+@torch.inference_mode()
+def forward_only(model_dir: Path, *, batch_size: int, batches: int) -> float:
+    """images/s of model(pixel_values) alone on preloaded normalised tensors."""
+    from transformers import AutoModelForImageClassification
+
+    model = AutoModelForImageClassification.from_pretrained(model_dir).eval()
+    x = torch.randn(batch_size, 3, 224, 224)
+    model(pixel_values=x)  # warm-up
+    start = time.perf_counter()
+    for _ in range(batches):
+        model(pixel_values=x)
+    return batch_size * batches / (time.perf_counter() - start)
+
+
+def runner(
+    model_dir: Path, dataset, out: Path, *, batch_size: int, workers: int | None
+) -> tuple[float, float]:
+    """(images/s of the predict phase, images/s of the whole call incl. loading and scoring)."""
+    from imagenet_x_hf.runner import RunOptions, evaluate_model
+
+    options = RunOptions(batch_size=batch_size, num_workers=workers, progress=False, overwrite=True)
+    start = time.perf_counter()
+    results = evaluate_model(str(model_dir), out, options=options, dataset=dataset)
+    whole = len(dataset) / (time.perf_counter() - start)
+    return results["run"]["timing"]["images_per_second"], whole
+
+
+def pipeline_rate(model_dir: Path, paths: list[str], *, batch_size: int | None = None) -> float:
+    from transformers import pipeline
+
+    classify = pipeline("image-classification", model=str(model_dir), device="cpu")
+    classify(paths[:2])  # warm-up
+    kwargs = {} if batch_size is None else {"batch_size": batch_size}
+    start = time.perf_counter()
+    out = classify(paths, **kwargs)
+    assert len(out) == len(paths)
+    return len(paths) / (time.perf_counter() - start)
+
+
+def median(values: list[float]) -> float:
+    return round(statistics.median(values), 2)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--images", type=int, default=160, help="images for the ResNet-18 runs (default: 160)"
+    )
+    parser.add_argument(
+        "--light-images", type=int, default=400, help="images for the light model (default: 400)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="repeats per figure; medians reported (default: 3)"
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=32, help="batch size of runner and anchor (default: 32)"
+    )
+    parser.add_argument(
+        "--workers", type=int, help="runner DataLoader workers (default: the runner's choice)"
+    )
+    args = parser.parse_args(argv)
+
+    report: dict = {
+        "machine": {"cpus": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads()}
+    }
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        (tmp / "jpegs").mkdir()
+        n_all = max(args.images, args.light_images)
+        dataset, paths = synthetic_dataset(n_all, tmp / "jpegs")
+
+        r18 = tmp / "resnet18"
+        params = save_resnet(r18, light=False)
+        sub = dataset.select(range(args.images))
+        fwd, e2e = [], []
+        for _ in range(args.repeats):  # interleaved, so load from other work hits both alike
+            fwd.append(forward_only(r18, batch_size=args.batch_size, batches=3))
+            e2e.append(runner(r18, sub, tmp / "out18", batch_size=args.batch_size, workers=args.workers))
+        report["resnet18"] = {
+            "parameters": params,
+            "images": args.images,
+            "forward_only_img_per_s (anchor)": median(fwd),
+            "runner_img_per_s": median([r[0] for r in e2e]),
+            "runner_whole_call_img_per_s": median([r[1] for r in e2e]),
+        }
+        report["resnet18"]["ratio_runner_to_forward_only"] = round(
+            report["resnet18"]["runner_img_per_s"] / report["resnet18"]["forward_only_img_per_s (anchor)"], 3
+        )
+
+        light = tmp / "light"
+        params = save_resnet(light, light=True)
+        sub = dataset.select(range(args.light_images))
+        lpaths = paths[: args.light_images]
+        fwd, pipe, pipe32, ours = [], [], [], []
+        for _ in range(args.repeats):
+            fwd.append(forward_only(light, batch_size=args.batch_size, batches=5))
+            pipe.append(pipeline_rate(light, lpaths))
+            pipe32.append(pipeline_rate(light, lpaths, batch_size=args.batch_size))
+            ours.append(runner(light, sub, tmp / "outl", batch_size=args.batch_size, workers=args.workers))
+        report["light"] = {
+            "parameters": params,
+            "images": args.light_images,
+            "forward_only_img_per_s": median(fwd),
+            "pipeline_img_per_s (anchor)": median(pipe),
+            f"pipeline_batch_{args.batch_size}_img_per_s": median(pipe32),
+            "runner_img_per_s": median([r[0] for r in ours]),
+            "runner_whole_call_img_per_s": median([r[1] for r in ours]),
+        }
+        report["light"]["ratio_runner_to_pipeline"] = round(
+            report["light"]["runner_img_per_s"] / report["light"]["pipeline_img_per_s (anchor)"], 3
+        )
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

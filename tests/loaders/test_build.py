@@ -115,6 +115,7 @@ def test_missing_and_unreadable_files_are_reported(layout, built, sources, small
             cache_dir=cache_dir,
         )
     assert again.cache_files == dataset.cache_files
+    assert again.features == dataset.features  # the RGB decoding survives the cache
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

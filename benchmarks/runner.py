@@ -14,6 +14,7 @@ textured so that decoding costs what a photo costs), real ImageNet-X file names:
 Every figure is the median of --repeats runs. Prints JSON.
 
     python benchmarks/runner.py [--images 160] [--light-images 400] [--repeats 3]
+    benchmarks/gpu.sh   # the same on a GPU, bf16, ImageNet-sized
 """
 
 from __future__ import annotations
@@ -51,21 +52,36 @@ def textured_jpeg(rng: np.random.Generator, width: int, height: int) -> bytes:
     return buf.getvalue()
 
 
-def synthetic_dataset(n: int, folder: Path):
-    """n annotated validation rows with textured JPEGs (also written to folder for the pipeline)."""
+def _jpeg(i: int) -> bytes:
+    return textured_jpeg(np.random.default_rng(i), *SIZES[i % len(SIZES)])
+
+
+def synthetic_dataset(n: int, folder: Path, *, unique: int | None = None, files: int | None = None):
+    """n annotated validation rows with textured JPEGs; the first ``files`` also written to folder.
+
+    ``unique`` JPEGs are encoded (in parallel) and reused cyclically, which keeps an
+    ImageNet-sized set quick to build; decoding cost per row is unchanged.
+    """
+    from concurrent.futures import ProcessPoolExecutor
+
     import datasets
 
     import imagenet_x_hf
     from imagenet_x_hf.schema import image_features
 
-    rows = imagenet_x_hf.load("validation", filter_prototypes=False).select(range(n)).to_dict()
-    rng = np.random.default_rng(0)
+    annotated = imagenet_x_hf.load("validation", filter_prototypes=False)
+    n = min(n, annotated.num_rows)
+    rows = annotated.select(range(n)).to_dict()
+    unique = min(unique or n, n)
+    with ProcessPoolExecutor(max_workers=len(os.sched_getaffinity(0))) as pool:
+        pool_bytes = list(pool.map(_jpeg, range(unique), chunksize=64))
     images, paths = [], []
     for i, name in enumerate(rows["file_name"]):
-        data = textured_jpeg(rng, *SIZES[i % len(SIZES)])
-        (folder / name).write_bytes(data)
+        data = pool_bytes[i % unique]
         images.append({"bytes": data, "path": name})
-        paths.append(str(folder / name))
+        if files is None or i < files:
+            (folder / name).write_bytes(data)
+            paths.append(str(folder / name))
     rows["image"] = images
     return datasets.Dataset.from_dict(rows, features=image_features()), paths
 
@@ -87,17 +103,33 @@ def save_resnet(folder: Path, *, light: bool) -> int:
 
 
 @torch.inference_mode()
-def forward_only(model_dir: Path, *, batch_size: int, batches: int) -> float:
-    """images/s of model(pixel_values) alone on preloaded normalised tensors."""
+def forward_only(model_dir: Path, *, batch_size: int, batches: int, device: str = "cpu") -> float:
+    """images/s of model(pixel_values) alone on preloaded normalised tensors (bf16 autocast and
+    channels-last on GPU, as the runner does)."""
+    import contextlib
+
     from transformers import AutoModelForImageClassification
 
-    model = AutoModelForImageClassification.from_pretrained(model_dir).eval()
-    x = torch.randn(batch_size, 3, 224, 224)
-    model(pixel_values=x)  # warm-up
-    start = time.perf_counter()
-    for _ in range(batches):
-        model(pixel_values=x)
+    model = AutoModelForImageClassification.from_pretrained(model_dir).eval().to(device)
+    x = torch.randn(batch_size, 3, 224, 224, device=device)
+    cast = contextlib.nullcontext()
+    if device != "cpu":
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+        cast = torch.autocast("cuda", dtype=torch.bfloat16)
+    with cast:
+        model(pixel_values=x)  # warm-up
+        _sync(device)
+        start = time.perf_counter()
+        for _ in range(batches):
+            model(pixel_values=x)
+        _sync(device)
     return batch_size * batches / (time.perf_counter() - start)
+
+
+def _sync(device: str) -> None:
+    if device != "cpu":
+        torch.cuda.synchronize()
 
 
 def runner(
@@ -113,14 +145,16 @@ def runner(
     return results["run"]["timing"]["images_per_second"], whole
 
 
-def pipeline_rate(model_dir: Path, paths: list[str], *, batch_size: int | None = None) -> float:
+def pipeline_rate(
+    model_dir: Path, paths: list[str], *, batch_size: int | None = None, device: str = "cpu"
+) -> float:
     from transformers import pipeline
 
-    classify = pipeline("image-classification", model=str(model_dir), device="cpu")
+    kwargs = {"dtype": torch.bfloat16} if device != "cpu" else {}
+    classify = pipeline("image-classification", model=str(model_dir), device=device, **kwargs)
     classify(paths[:2])  # warm-up
-    kwargs = {} if batch_size is None else {"batch_size": batch_size}
     start = time.perf_counter()
-    out = classify(paths, **kwargs)
+    out = classify(paths, **({} if batch_size is None else {"batch_size": batch_size}))
     assert len(out) == len(paths)
     return len(paths) / (time.perf_counter() - start)
 
@@ -138,35 +172,59 @@ def main(argv=None) -> int:
         "--light-images", type=int, default=400, help="images for the light model (default: 400)"
     )
     parser.add_argument(
+        "--pipeline-images", type=int, help="images for the pipeline anchor (default: --light-images)"
+    )
+    parser.add_argument(
+        "--unique-images", type=int, help="distinct JPEGs, reused cyclically (default: one per row)"
+    )
+    parser.add_argument(
         "--repeats", type=int, default=3, help="repeats per figure; medians reported (default: 3)"
     )
     parser.add_argument(
         "--batch-size", type=int, default=32, help="batch size of runner and anchor (default: 32)"
     )
     parser.add_argument(
+        "--forward-batches", type=int, default=3, help="batches timed per anchor (default: 3)"
+    )
+    parser.add_argument(
         "--workers", type=int, help="runner DataLoader workers (default: the runner's choice)"
     )
+    parser.add_argument("--device", default="cpu", help="cpu or cuda; cuda runs bf16 (default: cpu)")
     args = parser.parse_args(argv)
+    dev = args.device
+    n_pipe = args.pipeline_images or args.light_images
 
     report: dict = {
-        "machine": {"cpus": len(os.sched_getaffinity(0)), "torch_threads": torch.get_num_threads()}
+        "machine": {
+            "cpus": len(os.sched_getaffinity(0)),
+            "torch_threads": torch.get_num_threads(),
+            "device": torch.cuda.get_device_name() if dev != "cpu" else "cpu",
+        },
+        "batch_size": args.batch_size,
+        "precision": "bf16 autocast" if dev != "cpu" else "fp32",
     }
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "jpegs").mkdir()
-        n_all = max(args.images, args.light_images)
-        dataset, paths = synthetic_dataset(n_all, tmp / "jpegs")
+        started = time.perf_counter()
+        dataset, paths = synthetic_dataset(
+            max(args.images, args.light_images), tmp / "jpegs", unique=args.unique_images, files=n_pipe
+        )
+        report["dataset_build_seconds"] = round(time.perf_counter() - started, 1)
+        run = dict(batch_size=args.batch_size, workers=args.workers)
 
         r18 = tmp / "resnet18"
         params = save_resnet(r18, light=False)
-        sub = dataset.select(range(args.images))
+        sub = dataset.select(range(min(args.images, dataset.num_rows)))
         fwd, e2e = [], []
         for _ in range(args.repeats):  # interleaved, so load from other work hits both alike
-            fwd.append(forward_only(r18, batch_size=args.batch_size, batches=3))
-            e2e.append(runner(r18, sub, tmp / "out18", batch_size=args.batch_size, workers=args.workers))
+            fwd.append(
+                forward_only(r18, batch_size=args.batch_size, batches=args.forward_batches, device=dev)
+            )
+            e2e.append(runner(r18, sub, tmp / "out18", **run))
         report["resnet18"] = {
             "parameters": params,
-            "images": args.images,
+            "images": sub.num_rows,
             "forward_only_img_per_s (anchor)": median(fwd),
             "runner_img_per_s": median([r[0] for r in e2e]),
             "runner_whole_call_img_per_s": median([r[1] for r in e2e]),
@@ -177,20 +235,22 @@ def main(argv=None) -> int:
 
         light = tmp / "light"
         params = save_resnet(light, light=True)
-        sub = dataset.select(range(args.light_images))
-        lpaths = paths[: args.light_images]
-        fwd, pipe, pipe32, ours = [], [], [], []
+        sub = dataset.select(range(min(args.light_images, dataset.num_rows)))
+        fwd, pipe, pipe_b, ours = [], [], [], []
         for _ in range(args.repeats):
-            fwd.append(forward_only(light, batch_size=args.batch_size, batches=5))
-            pipe.append(pipeline_rate(light, lpaths))
-            pipe32.append(pipeline_rate(light, lpaths, batch_size=args.batch_size))
-            ours.append(runner(light, sub, tmp / "outl", batch_size=args.batch_size, workers=args.workers))
+            fwd.append(
+                forward_only(light, batch_size=args.batch_size, batches=args.forward_batches, device=dev)
+            )
+            pipe.append(pipeline_rate(light, paths, device=dev))
+            pipe_b.append(pipeline_rate(light, paths, batch_size=args.batch_size, device=dev))
+            ours.append(runner(light, sub, tmp / "outl", **run))
         report["light"] = {
             "parameters": params,
-            "images": args.light_images,
+            "images": sub.num_rows,
+            "pipeline_images": len(paths),
             "forward_only_img_per_s": median(fwd),
             "pipeline_img_per_s (anchor)": median(pipe),
-            f"pipeline_batch_{args.batch_size}_img_per_s": median(pipe32),
+            f"pipeline_batch_{args.batch_size}_img_per_s": median(pipe_b),
             "runner_img_per_s": median([r[0] for r in ours]),
             "runner_whole_call_img_per_s": median([r[1] for r in ours]),
         }

@@ -192,7 +192,11 @@ class ImageNetX(datasets.ArrowBasedBuilder):
         from imagenet_x_hf.loaders import open_source
 
         return open_source(
-            self.config.imagenet, split=self.config.split, kind=self.config.source_kind, file_names=names
+            self.config.imagenet,
+            split=self.config.split,
+            kind=self.config.source_kind,
+            file_names=names,
+            cache_dir=self._cache_dir_root,
         )
 
     def _split_generators(self, dl_manager):

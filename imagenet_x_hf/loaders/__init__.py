@@ -152,11 +152,13 @@ def open_source(
     split: str = "validation",
     kind: str | None = None,
     file_names: Collection[str] | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> Catalog:
     """Index a source: which file names it holds and where, without reading any image.
 
     ``file_names`` restricts the index to those names (canonical, as the annotations
     spell them), which is what lets the train subset skip most of ImageNet train.
+    ``cache_dir`` is where ``datasets`` keeps a Hub or Parquet copy's Arrow files.
     """
     if kind is None:
         source = resolve_source(source, split=split)
@@ -167,7 +169,13 @@ def open_source(
     if kind in ("parquet", "hub"):
         from imagenet_x_hf.loaders.hub import open_hub
 
-        return open_hub(source, split=split, kind=kind, wanted=wanted)
+        return open_hub(
+            source,
+            split=split,
+            kind=kind,
+            wanted=wanted,
+            cache_dir=None if cache_dir is None else str(cache_dir),
+        )
     if not Path(source).exists():
         raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
     if kind == "folder":

@@ -29,15 +29,15 @@ _NO_NAMES = (
 )
 
 
-def load_split(source: str | os.PathLike, *, split: str):
+def load_split(source: str | os.PathLike, *, split: str, cache_dir: str | None = None):
     """``datasets.load_dataset`` of one split of a Hub id, a Parquet folder or a Parquet file."""
     import datasets
 
     path = Path(source)
     if path.is_file():
-        return datasets.load_dataset("parquet", data_files=str(path), split="train")
+        return datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=cache_dir)
     try:
-        return datasets.load_dataset(str(source), split=split)
+        return datasets.load_dataset(str(source), split=split, cache_dir=cache_dir)
     except ValueError as err:
         if "split" not in str(err).lower():
             raise
@@ -125,8 +125,13 @@ def open_dataset(
 
 
 def open_hub(
-    source: str | os.PathLike, *, split: str, kind: str = "hub", wanted: Collection[str] | None = None
+    source: str | os.PathLike,
+    *,
+    split: str,
+    kind: str = "hub",
+    wanted: Collection[str] | None = None,
+    cache_dir: str | None = None,
 ) -> Catalog:
     """Load one split of a Hub id or local Parquet copy and index it by file name."""
-    dataset = load_split(source, split=split)
+    dataset = load_split(source, split=split, cache_dir=cache_dir)
     return open_dataset(dataset, source=str(source), split=split, kind=kind, wanted=wanted)

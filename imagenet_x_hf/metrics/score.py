@@ -90,9 +90,13 @@ def factor_pairs(csr: tuple[np.ndarray, np.ndarray], rows: np.ndarray) -> tuple[
     return image, cols[index]
 
 
+def split_arrays(split: str = "validation", annotations_dir: str | os.PathLike | None = None) -> SplitArrays:
+    """Annotations of ``split`` as arrays (all rows, prototypes flagged), built once per process."""
+    return _split_arrays(split, None if annotations_dir is None else str(annotations_dir))
+
+
 @functools.lru_cache(maxsize=4)
-def split_arrays(split: str = "validation", annotations_dir: str | None = None) -> SplitArrays:
-    """Annotations of ``split`` as arrays (all rows, prototypes flagged), cached."""
+def _split_arrays(split: str, annotations_dir: str | None) -> SplitArrays:
     from imagenet_x_hf.annotations import AnnotationArrays, class_to_metaclass
     from imagenet_x_hf.api import load
 
@@ -118,6 +122,9 @@ def split_arrays(split: str = "validation", annotations_dir: str | None = None) 
         metaclass_of_class=class_to_metaclass(annotations_dir).astype(np.int64),
         val_row=val_row,
     )
+
+
+split_arrays.cache_clear = _split_arrays.cache_clear  # type: ignore[attr-defined]
 
 
 def check_options(
@@ -384,7 +391,7 @@ def score_predictions(
         empty_real=empty_real,
         confidence_level=confidence_level,
     )
-    arrays = split_arrays(split, None if annotations_dir is None else str(annotations_dir))
+    arrays = split_arrays(split, annotations_dir)
     aligned = _align(predictions, arrays, split=split, filter_prototypes=filter_prototypes)
     rows, positions = aligned.rows, aligned.positions
     coverage = dict(aligned.coverage)
@@ -461,7 +468,7 @@ def paired_comparison(
         empty_real=empty_real,
         confidence_level=confidence_level,
     )
-    arrays = split_arrays(split, None if annotations_dir is None else str(annotations_dir))
+    arrays = split_arrays(split, annotations_dir)
     al_a = _align(a, arrays, split=split, filter_prototypes=filter_prototypes)
     al_b = _align(b, arrays, split=split, filter_prototypes=filter_prototypes)
     rows, ia, ib = np.intersect1d(al_a.rows, al_b.rows, assume_unique=True, return_indices=True)

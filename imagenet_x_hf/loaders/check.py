@@ -6,7 +6,9 @@ are not images at all. So a JPEG must end with its end-of-image marker (entropy-
 data cannot contain that marker, so only a complete file ends with it) and its
 segments must chain from the start-of-image marker to a frame header that gives a
 size and 1, 3 or 4 channels; a PNG must start with its IHDR chunk and end with IEND;
-any other format must have a header that Pillow can parse.
+any other format must have a header that Pillow can parse. A file that fails these
+quick tests is decoded in full before it is called unreadable, so an unusual but
+intact file (trailing data after the end marker, say) is never refused.
 
 >>> import io
 >>> from PIL import Image
@@ -18,6 +20,7 @@ True
 'truncated JPEG: no end-of-image marker'
 >>> image_problem(b"<html>not found</html>")
 'not an image: cannot identify image file'
+>>> image_problem(buffer.getvalue() + bytes(2000))  # intact, with trailing padding
 """
 
 from __future__ import annotations
@@ -75,14 +78,25 @@ def _png_problem(data: bytes) -> str | None:
     return None
 
 
+def _decodes(data: bytes) -> bool:
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+        return True
+    except Exception:  # any failure to decode is the answer, whatever its type
+        return False
+
+
 def image_problem(data: bytes) -> str | None:
     """None when ``data`` looks like a complete image; otherwise what is wrong with it."""
     if not data:
         return "empty file"
     if data.startswith(_JPEG):
-        return _jpeg_problem(data)
+        problem = _jpeg_problem(data)
+        return problem if problem is None or not _decodes(data) else None
     if data.startswith(_PNG):
-        return _png_problem(data)
+        problem = _png_problem(data)
+        return problem if problem is None or not _decodes(data) else None
     try:
         with Image.open(io.BytesIO(data)) as image:
             if image.width <= 0 or image.height <= 0:

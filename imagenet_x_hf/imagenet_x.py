@@ -170,7 +170,6 @@ class ImageNetX(datasets.ArrowBasedBuilder):
             features = annotation_features()
         else:
             features = image_features()
-            features["image"] = datasets.Image(mode="RGB")
         return datasets.DatasetInfo(
             description=_DESCRIPTION,
             features=features,

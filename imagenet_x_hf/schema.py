@@ -129,7 +129,11 @@ def annotation_features() -> datasets.Features:
 
 
 def image_features() -> datasets.Features:
-    """The annotation features plus an ``image`` column (original JPEG bytes)."""
+    """The annotation features plus an ``image`` column.
+
+    The column stores the original file bytes; ``mode="RGB"`` converts the few
+    grayscale and CMYK images of ImageNet when they are decoded.
+    """
     features = annotation_features()
-    features["image"] = datasets.Image()
+    features["image"] = datasets.Image(mode="RGB")
     return features

@@ -166,10 +166,7 @@ class ImageNetX(datasets.ArrowBasedBuilder):
         return state
 
     def _info(self) -> datasets.DatasetInfo:
-        if self.config.imagenet is None:
-            features = annotation_features()
-        else:
-            features = image_features()
+        features = annotation_features() if self.config.imagenet is None else image_features()
         return datasets.DatasetInfo(
             description=_DESCRIPTION,
             features=features,

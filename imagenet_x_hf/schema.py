@@ -94,7 +94,9 @@ def _classes() -> tuple[tuple[str, ...], tuple[str, ...]]:
     seen: dict[str, int] = {}
     for name in names:
         seen[name] = seen.get(name, 0) + 1
-    unique = tuple(f"{name} ({wnid})" if seen[name] > 1 else name for wnid, name in zip(wnids, names, strict=False))
+    unique = tuple(
+        f"{name} ({wnid})" if seen[name] > 1 else name for wnid, name in zip(wnids, names, strict=False)
+    )
     return tuple(wnids), unique
 
 

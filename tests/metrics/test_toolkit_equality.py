@@ -1,7 +1,8 @@
 """Our numbers equal the authors' toolkit on the four real prediction files, to 1e-9.
 
 The toolkit (``imagenet_x``, pandas) is the independent oracle. It is slow, so it
-runs once per (which_factor, error_type) on the whole folder, module-scoped. It
+runs once per (which_factor, error_type) on the whole folder, module-scoped, plus once
+with the prototype images kept. It
 works unchanged with pandas 3: no shim is needed.
 """
 
@@ -15,7 +16,8 @@ from imagenet_x_hf.metrics import read_predictions, score_predictions
 # The toolkit pads ragged ReaL label lists through pandas, which pandas 3 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:Constructing a DataFrame from a list of sequences:Warning")
 
-COMBOS = [(w, e) for w in ("top", "multi") for e in ("class", "real_class", "metaclass")]
+COMBOS = [(w, e, True) for w in ("top", "multi") for e in ("class", "real_class", "metaclass")]
+COMBOS.append(("top", "class", False))  # prototypes kept
 TOL = 1e-9
 
 
@@ -25,18 +27,20 @@ def close(ours, theirs) -> bool:
     return ours is not None and abs(ours - float(theirs)) <= TOL
 
 
-@pytest.fixture(scope="module", params=COMBOS, ids=[f"{w}-{e}" for w, e in COMBOS])
+@pytest.fixture(
+    scope="module", params=COMBOS, ids=[f"{w}-{e}{'' if f else '-prototypes'}" for w, e, f in COMBOS]
+)
 def toolkit_and_ours(request, prediction_files):
     imagenet_x = pytest.importorskip("imagenet_x")
-    which_factor, error_type = request.param
+    which_factor, error_type, filter_prototypes = request.param
     folder = next(iter(prediction_files.values())).parent
     accuracies = imagenet_x.get_factor_accuracies(
-        str(folder), which_factor=which_factor, error_type=error_type
+        str(folder), which_factor=which_factor, error_type=error_type, filter_prototypes=filter_prototypes
     )
     ratios = imagenet_x.error_ratio(accuracies)
+    options = {"which_factor": which_factor, "error_type": error_type, "filter_prototypes": filter_prototypes}
     ours = {
-        name: score_predictions(read_predictions(path), which_factor=which_factor, error_type=error_type)
-        for name, path in prediction_files.items()
+        name: score_predictions(read_predictions(path), **options) for name, path in prediction_files.items()
     }
     return accuracies, ratios, ours
 

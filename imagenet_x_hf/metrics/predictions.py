@@ -21,21 +21,25 @@ from imagenet_x_hf.schema import NUM_CLASSES
 
 COLUMNS = ("file_name", "predicted_class", "predicted_probability")
 
-_VAL_PREFIX = np.frombuffer(b"ILSVRC2012_val_", dtype=np.uint8)
-_VAL_SUFFIX = np.frombuffer(b".JPEG", dtype=np.uint8)
 _VAL_WIDTH = 28
-_DIGIT_WEIGHTS = 10 ** np.arange(7, -1, -1, dtype=np.int64)
+_DIGIT_WEIGHTS = 10.0 ** np.arange(7, -1, -1)
+# The fixed bytes of a validation name, compared 4 bytes at a time: a name is 7 words.
+_VAL_TEMPLATE = np.frombuffer(b"ILSVRC2012_val_00000000.JPEG", dtype=np.uint8)
+_VAL_MASK = np.array([255] * 15 + [0] * 8 + [255] * 5, dtype=np.uint8)
+_VAL_WORDS = (_VAL_TEMPLATE & _VAL_MASK).view(np.uint32)
+_VAL_WORD_MASK = _VAL_MASK.view(np.uint32)
 
 
 def _val_numbers_from_bytes(matrix: np.ndarray) -> np.ndarray | None:
-    """Image numbers from an (N, 28) uint8 matrix of names, if all are validation names."""
-    if not ((matrix[:, :15] == _VAL_PREFIX).all() and (matrix[:, 23:] == _VAL_SUFFIX).all()):
+    """Image numbers from a C-contiguous (N, 28) uint8 matrix of names, if all are validation names."""
+    words = matrix.view(np.uint32)
+    if not ((words & _VAL_WORD_MASK) == _VAL_WORDS).all():
         return None
     digits = matrix[:, 15:23] - np.uint8(48)  # wraps below '0', so one test covers both ends
     if (digits > 9).any():
         return None
     # float64 BLAS is exact here (values below 1e8) and much faster than an integer product
-    return (digits.astype(np.float64) @ _DIGIT_WEIGHTS.astype(np.float64)).astype(np.int64)
+    return (digits.astype(np.float64) @ _DIGIT_WEIGHTS).astype(np.int64)
 
 
 def val_numbers(file_names) -> np.ndarray | None:
@@ -58,7 +62,7 @@ def val_numbers(file_names) -> np.ndarray | None:
         if len(arr) == 0 or not (np.diff(offsets) == _VAL_WIDTH).all():
             return None
         data = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-        return _val_numbers_from_bytes(data.reshape(-1, _VAL_WIDTH))
+        return _val_numbers_from_bytes(np.ascontiguousarray(data).reshape(-1, _VAL_WIDTH))
     try:
         fixed = np.asarray(file_names).astype("S")
     except (UnicodeEncodeError, ValueError, TypeError):

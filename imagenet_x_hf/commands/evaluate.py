@@ -16,8 +16,10 @@ def register(sub: argparse._SubParsersAction) -> None:
             "and write OUTPUT/predictions.parquet (top-5), OUTPUT/predictions.csv (the authors' "
             "format) and OUTPUT/results.json (per-factor error ratios plus the run's settings). "
             "Runs on CPU, one GPU, or many under 'accelerate launch -m imagenet_x_hf evaluate ...' "
-            "(or torchrun); --output must then be on a filesystem all nodes share. A killed run "
-            "resumes where it stopped when started again with the same command."
+            "or 'torchrun --nproc_per_node N -m imagenet_x_hf evaluate ...' (for several CPU "
+            "processes use torchrun: accelerate launch --cpu starts one); --output must then be on a "
+            "filesystem all nodes share. A killed run resumes where it stopped when started again "
+            "with the same command; --overwrite starts over."
         ),
     )
     model = p.add_argument_group("model")

@@ -1,0 +1,52 @@
+"""Safe by default: pickled weights and repository code are refused unless asked for."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from imagenet_x_hf.runner import LoadOptions, ModelLoadError, model_spec
+
+
+def _pickled_vit(folder):
+    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+
+    config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                       intermediate_size=32, num_labels=1000, architectures=["ViTForImageClassification"])  # fmt: skip
+    model = ViTForImageClassification(config)
+    folder.mkdir()
+    config.save_pretrained(folder)
+    torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+    return folder, model
+
+
+def test_pickled_weights_need_allow_pickle(tmp_path):
+    folder, model = _pickled_vit(tmp_path / "vit")
+    with pytest.raises(ModelLoadError, match="--allow-pickle"):
+        model_spec(str(folder))
+    loaded = model_spec(str(folder), options=LoadOptions(allow_pickle=True)).load()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model.eval()(pixel_values=x).logits)
+
+
+def test_repository_code_is_not_run_without_trust(tmp_path):
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    (folder / "config.json").write_text(
+        json.dumps(
+            {
+                "model_type": "fancy",
+                "architectures": ["FancyForImageClassification"],
+                "auto_map": {"AutoConfig": "configuration_fancy.FancyConfig"},
+            }
+        )
+    )
+    marker = tmp_path / "ran"
+    (folder / "configuration_fancy.py").write_text(f"open({str(marker)!r}, 'w').write('x')\n")
+    with pytest.raises(ModelLoadError, match="--trust-remote-code"):
+        model_spec(str(folder))
+    assert not marker.exists()

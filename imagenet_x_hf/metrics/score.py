@@ -195,6 +195,10 @@ def score_arrays(
     low, high = error_ratio_interval(
         errors_factor, counts.images, errors, counts.total, confidence_level=confidence_level
     )
+    # The bisection ends can miss an estimate on the edge (every prediction wrong gives
+    # exactly 1) by rounding; an interval always contains its own estimate.
+    with np.errstate(invalid="ignore"):
+        low, high = np.fmin(low, ratio), np.fmax(high, ratio)
     accuracy = counts.accuracy[0]
     factor_accuracy = counts.factor_accuracy[0]
     result = {

@@ -21,9 +21,6 @@ from imagenet_x_hf.reports.summary import (
 )
 from imagenet_x_hf.schema import FACTORS
 
-# The options of paired_comparison that follow the results' settings.
-_PAIRED_OPTIONS = ("split", "which_factor", "error_type", "filter_prototypes", "confidence_level")
-
 
 def pick_baseline(models: Sequence[ModelResults], baseline: str | None) -> ModelResults:
     """The model named ``baseline`` (default: the first one)."""
@@ -57,7 +54,7 @@ def compare_models(
     if paired:
         from imagenet_x_hf.metrics import paired_comparison
 
-        options = {k: base.results[k] for k in _PAIRED_OPTIONS if base.results.get(k) is not None}
+        options = {k: base.results[k] for k in SETTINGS if base.results.get(k) is not None}
         for model in models:
             if model is base:
                 continue

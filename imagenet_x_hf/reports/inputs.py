@@ -23,7 +23,7 @@ RESULTS_FILE = "results.json"
 PREDICTION_FILES = ("predictions.parquet", "predictions.csv")
 PREDICTION_SUFFIXES = (".csv", ".parquet")
 # The settings two results must share to be compared.
-SETTINGS = ("split", "which_factor", "error_type", "filter_prototypes", "confidence_level")
+SETTINGS = ("split", "which_factor", "error_type", "filter_prototypes", "confidence_level", "empty_real")
 
 
 @dataclasses.dataclass

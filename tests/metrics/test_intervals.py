@@ -134,3 +134,18 @@ def test_ratio_intervals_of_many_models_equal_one_by_one():
         lo1, hi1 = ratio_intervals(factor_counts(correct[m], factors))
         np.testing.assert_allclose(low[m], lo1[0], rtol=1e-12)
         np.testing.assert_allclose(high[m], hi1[0], rtol=1e-12)
+
+
+def test_every_interval_contains_its_estimate_even_when_every_prediction_is_wrong():
+    from imagenet_x_hf.metrics import Predictions, score_predictions, split_arrays
+
+    arrays = split_arrays("validation")
+    names, labels = np.asarray(arrays.file_names)[:3001], arrays.labels[:3001]
+    for predicted in ((labels + 1) % 1000, np.where(np.arange(3001) % 3 == 0, labels, (labels + 1) % 1000)):
+        out = score_predictions(Predictions.from_arrays(names, predicted, name="m"))
+        for factor in out["factors"].values():
+            if factor["error_ratio"] is not None:
+                assert factor["error_ratio_low"] <= factor["error_ratio"] <= factor["error_ratio_high"]
+    # all wrong: every ratio is exactly 1
+    wrong = score_predictions(Predictions.from_arrays(names, (labels + 1) % 1000))
+    assert {r for r in wrong["error_ratio"].values() if r is not None} == {1.0}

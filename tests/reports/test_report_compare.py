@@ -96,3 +96,19 @@ def test_comparison_errors(tmp_path, real_models):
         compare_models([real_models["ViT"], alone])
     # ... but the unpaired table works.
     assert compare_models([real_models["ViT"], alone], paired=False)["comparisons"] == []
+
+
+def test_comparison_follows_the_empty_real_convention(real_models):
+    """Results scored with the ReaL protocol are compared under the same protocol."""
+    from imagenet_x_hf.metrics import paired_comparison
+
+    options = {"error_type": "real_class", "empty_real": "exclude"}
+    paths = {name: real_models[name].source for name in ("ResNet50", "ViT")}
+    models = [load_model_results(path, **options) for path in paths.values()]
+    out = compare_models(models, baseline="ResNet50")
+    expected = paired_comparison(models[1].predictions(), models[0].predictions(), **options)
+    assert out["comparisons"][0]["factors"] == expected["factors"]
+    toolkit_convention = paired_comparison(
+        models[1].predictions(), models[0].predictions(), error_type="real_class"
+    )
+    assert out["comparisons"][0]["images"] == expected["images"] < toolkit_convention["images"]

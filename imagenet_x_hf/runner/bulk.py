@@ -20,9 +20,9 @@ from typing import Any
 from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.runner.run import (
     RunOptions,
-    _collective,
     evaluate_model,
     load_dataset_for,
+    main_process_first,
     make_accelerator,
 )
 from imagenet_x_hf.runner.store import atomic_write_json
@@ -70,12 +70,9 @@ def evaluate_models(
     summary: dict[str, Any] = {"output": str(root), "models": []}
     try:
         if dataset is None:
-
-            def load():
-                with accelerator.main_process_first():
-                    return load_dataset_for(options)
-
-            dataset = _collective(accelerator, load, what="loading the dataset")
+            dataset = main_process_first(
+                accelerator, lambda: load_dataset_for(options), what="loading the dataset"
+            )
         for model, folder in zip(models, folders):
             started = time.time()
             entry: dict[str, Any] = {"model": model, "output": str(root / folder)}

@@ -4,7 +4,8 @@ Set ``IMAGENET_X_HF_CRASH=<point>:<n>`` and the process kills itself (``kill -9`
 no cleanup, like a lost node) the ``n``-th time it passes ``<point>``. Points:
 ``shard-tmp-written`` (a shard's temporary file is on disk, not yet renamed),
 ``shard-written`` (a shard has been renamed into place), ``outputs-written``
-(predictions.parquet is written, results.json not yet). Unset: no effect.
+(predictions.parquet is written, results.json not yet). ``<point>:<n>:raise`` raises
+``InjectedFault`` there instead (an ordinary error in one process). Unset: no effect.
 """
 
 from __future__ import annotations
@@ -20,9 +21,16 @@ def crash_point(name: str) -> None:
     spec = os.environ.get(ENV)
     if not spec:
         return
-    point, _, n = spec.partition(":")
+    point, _, rest = spec.partition(":")
+    n, _, action = rest.partition(":")
     if point != name:
         return
     _counts[name] = _counts.get(name, 0) + 1
     if _counts[name] == int(n or 1):
+        if action == "raise":
+            raise InjectedFault(f"injected fault at {name} #{n}")
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+class InjectedFault(RuntimeError):
+    """Raised at a crash point whose action is ``raise``."""

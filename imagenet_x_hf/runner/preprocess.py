@@ -191,14 +191,16 @@ class Normalizer:
     def __init__(self, preprocessing: Preprocessing | None, device: torch.device):
         self.enabled = preprocessing is not None
         if preprocessing is not None:
-            self.scale = preprocessing.scale
-            self.mean = torch.tensor(preprocessing.mean, device=device).view(1, 3, 1, 1)
-            self.std = torch.tensor(preprocessing.std, device=device).view(1, 3, 1, 1)
+            mean = torch.tensor(preprocessing.mean, dtype=torch.float64).view(1, 3, 1, 1)
+            std = torch.tensor(preprocessing.std, dtype=torch.float64).view(1, 3, 1, 1)
+            # x * scale / std - mean / std in one fused pass; factors folded in float64
+            self.factor = (preprocessing.scale / std).float().to(device)
+            self.offset = (-mean / std).float().to(device)
 
     def __call__(self, batch: torch.Tensor) -> torch.Tensor:
         if not self.enabled or batch.dtype != torch.uint8:
             return batch.float()
-        return (batch.float() * self.scale - self.mean) / self.std
+        return torch.addcmul(self.offset, batch.float(), self.factor)
 
 
 def probe_images() -> list[Image.Image]:

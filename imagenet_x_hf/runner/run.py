@@ -216,6 +216,18 @@ def _collective(accelerator, fn, *, what: str):
     return result
 
 
+def main_process_first(accelerator, fn, *, what: str):
+    """``fn`` on the main process, then on the others (filling caches once); failures are shared.
+
+    Unlike ``accelerator.main_process_first()``, an error on the main process does not leave
+    the others waiting at a barrier: every process learns of it and stops.
+    """
+    noop = lambda: None  # noqa: E731
+    first = _collective(accelerator, fn if accelerator.is_main_process else noop, what=what)
+    rest = _collective(accelerator, noop if accelerator.is_main_process else fn, what=what)
+    return first if accelerator.is_main_process else rest
+
+
 def evaluate_model(
     model: str,
     output: str | os.PathLike,
@@ -252,12 +264,10 @@ def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerato
     main = accelerator.is_main_process
 
     def setup():
-        with accelerator.main_process_first():
-            spec = model_spec(model, adapter=options.adapter, options=options.load)
-            ds = dataset if dataset is not None else load_dataset_for(options)
-        return spec, ds
+        spec = model_spec(model, adapter=options.adapter, options=options.load)
+        return spec, dataset if dataset is not None else load_dataset_for(options)
 
-    spec, ds = _collective(accelerator, setup, what="reading the model config and the dataset")
+    spec, ds = main_process_first(accelerator, setup, what="reading the model config and the dataset")
     file_names = list(ds["file_name"])
     if not file_names:
         raise ImageNetXError("the dataset has no rows: nothing to evaluate")
@@ -271,15 +281,11 @@ def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerato
         "shard_size": options.shard_size,
     }
     store = RunStore(output, num_rows=len(file_names), shard_size=options.shard_size)
-    if main:
-        _collective(
-            accelerator,
-            lambda: store.prepare(settings, overwrite=options.overwrite),
-            what="preparing the output folder",
-        )
-    else:
-        _collective(accelerator, lambda: None, what="preparing the output folder")
-    accelerator.wait_for_everyone()
+    _collective(
+        accelerator,
+        (lambda: store.prepare(settings, overwrite=options.overwrite)) if main else (lambda: None),
+        what="preparing the output folder",
+    )
     _collective(accelerator, lambda: store.check_manifest(settings), what="checking the output folder")
 
     pending = sorted(set(range(store.num_shards)) - store.done_shards())

@@ -33,3 +33,18 @@ def test_two_processes_equal_one(model_dirs, imagenet_source, dataset, tmp_path,
     two = pq.read_table(tmp_path / "two" / "predictions.parquet")
     assert two.column("file_name").to_pylist() == dataset["file_name"]
     assert two.equals(pq.read_table(tmp_path / "one" / "predictions.parquet"))
+
+
+@pytest.mark.slow
+def test_an_error_in_one_process_stops_both(model_dirs, imagenet_source, tmp_path):
+    from imagenet_x_hf.runner.faults import ENV
+
+    # rank 0 predicts shards 0, 2, 4 and fails after its third; rank 1 (shards 1, 3) finishes first
+    command = cli_command(model_dirs["vit"], imagenet_source, tmp_path / "two")
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m"]
+    env = subprocess_env(**{ENV: "shard-written:3:raise"})
+    done = subprocess.run(launcher + command[2:], env=env, capture_output=True, text=True, timeout=240)
+    assert done.returncode != 0
+    assert "injected fault at shard-written #3" in done.stderr
+    assert "another process failed while predicting" in done.stderr
+    assert not (tmp_path / "two" / "results.json").exists()

@@ -30,9 +30,12 @@ import time
 import warnings
 from pathlib import Path
 
-import numpy as np
-import torch
-from PIL import Image
+# As `imagenet-x evaluate` does, before torch loads OpenMP (see commands/evaluate.py).
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+from PIL import Image  # noqa: E402
 
 warnings.filterwarnings("ignore")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -11,6 +11,7 @@ line is ``imagenet-x evaluate`` (also under ``accelerate launch -m imagenet_x_hf
 """
 
 from imagenet_x_hf.runner.adapters import LoadOptions, ModelLoadError, ModelSpec, model_spec
+from imagenet_x_hf.runner.bulk import evaluate_models
 from imagenet_x_hf.runner.labels import LabelSpace, read_label_map, resolve_label_space
 from imagenet_x_hf.runner.preprocess import Preprocessing
 from imagenet_x_hf.runner.run import RunnerError, RunOptions, evaluate_model
@@ -26,6 +27,7 @@ __all__ = [
     "RunStateError",
     "RunnerError",
     "evaluate_model",
+    "evaluate_models",
     "model_spec",
     "read_label_map",
     "resolve_label_space",

@@ -4,8 +4,9 @@
 predicted_probability``), so their toolkit and ``imagenet-x score`` read it;
 ``predictions.parquet`` adds the top-5 classes and probabilities; ``results.json``
 is the ImageNet-X RESULTS dict of ``imagenet_x_hf.metrics.score_predictions`` with
-the run's configuration under ``"run"``. ``results.json`` is written last: its
-presence means the run is complete.
+the run's configuration under ``"run"`` (its ``timing.predict_seconds`` covers loading
+the weights and predicting, on all processes, for the images this invocation
+predicted). ``results.json`` is written last: its presence means the run is complete.
 """
 
 from __future__ import annotations

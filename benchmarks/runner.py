@@ -59,7 +59,9 @@ def _jpeg(i: int) -> bytes:
     return textured_jpeg(np.random.default_rng(i), *SIZES[i % len(SIZES)])
 
 
-def synthetic_dataset(n: int, folder: Path, *, unique: int | None = None, files: int | None = None):
+def synthetic_dataset(
+    n: int, folder: Path, *, unique: int | None = None, files: int | None = None, chunk: int = 4000
+):
     """n annotated validation rows with textured JPEGs; the first ``files`` also written to folder.
 
     ``unique`` JPEGs are encoded (in parallel) and reused cyclically, which keeps an
@@ -86,7 +88,12 @@ def synthetic_dataset(n: int, folder: Path, *, unique: int | None = None, files:
             (folder / name).write_bytes(data)
             paths.append(str(folder / name))
     rows["image"] = images
-    return datasets.Dataset.from_dict(rows, features=image_features()), paths
+    # Parts of at most `chunk` rows keep every Arrow binary column far below 2 GB.
+    parts = [
+        datasets.Dataset.from_dict({k: v[i : i + chunk] for k, v in rows.items()}, features=image_features())
+        for i in range(0, n, chunk)
+    ]
+    return datasets.concatenate_datasets(parts), paths
 
 
 def save_resnet(folder: Path, *, light: bool) -> int:

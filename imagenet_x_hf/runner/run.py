@@ -162,7 +162,7 @@ def default_workers(device: torch.device, local_processes: int) -> int:
     if device.type == "cpu":
         # the model's own threads need the cores too
         return max(1, per_process // 2)
-    return max(1, min(8, per_process - 1))
+    return max(1, min(16, per_process - 1))
 
 
 def software_versions() -> dict[str, str]:

@@ -186,11 +186,14 @@ def software_versions() -> dict[str, str]:
 
 def _dataset_identity(dataset, file_names: list[str], options: RunOptions) -> dict[str, Any]:
     digest = hashlib.sha256("\n".join(file_names).encode()).hexdigest()[:16]
+    source = options.imagenet
+    if source is not None and Path(source).expanduser().exists():
+        source = str(Path(source).expanduser().resolve())  # ./val and /data/val are one source
     return {
         "split": options.split,
         "rows": len(file_names),
         "file_names_sha256": digest,
-        "imagenet": options.imagenet,
+        "imagenet": source,
     }
 
 

@@ -5,18 +5,37 @@
 ('pose', 16)
 """
 
-from imagenet_x_hf.api import load
+from typing import Any
+
 from imagenet_x_hf.errors import (
     AnnotationFileError,
     ImageNetXError,
     LabelSpaceError,
     SourceError,
 )
-from imagenet_x_hf.loaders.factors import add_factors
-from imagenet_x_hf.metrics import METRIC_PATH
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
 __version__ = "0.1.0"
+
+# Imported on first use, so that ``import imagenet_x_hf`` and ``imagenet-x --help``
+# do not pay for datasets, pyarrow and torch.
+_LAZY = {
+    "load": ("imagenet_x_hf.api", "load"),
+    "add_factors": ("imagenet_x_hf.loaders.factors", "add_factors"),
+    "METRIC_PATH": ("imagenet_x_hf.metrics", "METRIC_PATH"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        value = getattr(importlib.import_module(module), attr)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FACTORS",

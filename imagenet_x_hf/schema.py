@@ -16,9 +16,10 @@ the first time they are asked for (``CLASS_NAMES``, ``WNIDS``).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import datasets
+if TYPE_CHECKING:
+    import datasets
 
 FACTORS: tuple[str, ...] = (
     "pose",
@@ -114,6 +115,8 @@ def annotation_features() -> datasets.Features:
     >>> list(annotation_features())[:4]
     ['file_name', 'label', 'factors', 'top_factor']
     """
+    import datasets
+
     factor = datasets.ClassLabel(names=list(FACTORS))
     return datasets.Features(
         {
@@ -136,6 +139,8 @@ def image_features() -> datasets.Features:
     The column stores the original file bytes; ``mode="RGB"`` converts the few
     grayscale and CMYK images of ImageNet when they are decoded.
     """
+    import datasets
+
     features = annotation_features()
     features["image"] = datasets.Image(mode="RGB")
     return features

@@ -6,12 +6,13 @@ fast) and imports the library when the command runs.
 
 from imagenet_x_hf.commands import card, compare, evaluate, export_hub, plot, score, stats
 
+# In the order a user meets them: evaluate a model, score predictions, report, inspect the data.
 COMMANDS = [
-    export_hub.register,
-    stats.register,
+    evaluate.register,
+    score.register,
     card.register,
     compare.register,
     plot.register,
-    evaluate.register,
-    score.register,
+    stats.register,
+    export_hub.register,
 ]

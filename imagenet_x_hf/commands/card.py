@@ -34,6 +34,13 @@ def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
         help="score the validation prototype images too (default: excluded, as in the paper)",
     )
     g.add_argument(
+        "--empty-real",
+        choices=("error", "exclude"),
+        default="error",
+        help="with real_class, images without ReaL labels count as errors (the toolkit) or are "
+        "excluded (the ReaL protocol) (default: error)",
+    )
+    g.add_argument(
         "--confidence-level", type=float, default=0.95, help="level of the intervals (default: 0.95)"
     )
 
@@ -45,6 +52,7 @@ def scoring_options(args: argparse.Namespace) -> dict:
         "error_type": args.error_type,
         "filter_prototypes": not args.keep_prototypes,
         "confidence_level": args.confidence_level,
+        "empty_real": args.empty_real,
     }
 
 

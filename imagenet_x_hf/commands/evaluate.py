@@ -171,6 +171,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="score the prototype images too (they are always predicted) (default: excluded, as in the paper)",
     )
+    scoring.add_argument(
+        "--empty-real",
+        choices=("error", "exclude"),
+        default="error",
+        help="with real_class, images without ReaL labels count as errors (the toolkit) or are "
+        "excluded (the ReaL protocol) (default: error)",
+    )
     p.set_defaults(func=run)
 
 
@@ -204,6 +211,7 @@ def _options(args: argparse.Namespace):
         which_factor=args.which_factor,
         error_type=args.error_type,
         filter_prototypes=not args.keep_prototypes,
+        empty_real=args.empty_real,
     )
 
 

@@ -403,6 +403,7 @@ def score_predictions(
     if error_type == "real_class" and empty_real == "exclude":
         keep = ~arrays.real_empty[rows]
         coverage["real_empty_excluded"] = int((~keep).sum())
+        coverage["used"] -= coverage["real_empty_excluded"]
         rows, positions = rows[keep], positions[keep]
         if len(rows) == 0:
             raise ImageNetXError(

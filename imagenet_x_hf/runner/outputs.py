@@ -64,6 +64,7 @@ def write_outputs(
     which_factor: str,
     error_type: str,
     filter_prototypes: bool,
+    empty_real: str = "error",
 ) -> dict[str, Any]:
     """Write the three files (each atomically) and return the results dict."""
     from imagenet_x_hf.metrics import Predictions, score_predictions
@@ -86,6 +87,7 @@ def write_outputs(
         which_factor=which_factor,
         error_type=error_type,
         filter_prototypes=filter_prototypes,
+        empty_real=empty_real,
     )
     results["run"] = run_info
     atomic_write_json(output / "results.json", results)

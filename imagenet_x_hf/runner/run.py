@@ -57,7 +57,7 @@ class RunOptions:
             on probe images, else the model's transform), ``"fast"`` or ``"reference"``.
         overwrite: discard an existing run in the output folder.
         progress: show a progress bar on the main process.
-        which_factor, error_type, filter_prototypes: how results.json scores the predictions
+        which_factor, error_type, filter_prototypes, empty_real: how results.json scores the predictions
             (every annotated image is predicted, prototypes included, either way).
     """
 
@@ -79,6 +79,7 @@ class RunOptions:
     which_factor: str = "top"
     error_type: str = "class"
     filter_prototypes: bool = True
+    empty_real: str = "error"
 
     def __post_init__(self):
         if self.preprocessing not in PREPROCESSING_PATHS:
@@ -365,6 +366,7 @@ def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerato
             which_factor=options.which_factor,
             error_type=options.error_type,
             filter_prototypes=options.filter_prototypes,
+            empty_real=options.empty_real,
         )
 
     results = _collective(accelerator, finish, what="writing the outputs")

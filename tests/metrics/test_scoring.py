@@ -69,6 +69,13 @@ def test_real_class_conventions(resnet, val_arrays):
     empty = int((val_arrays.real_empty & ~val_arrays.is_prototype).sum())
     assert excluded["coverage"]["real_empty_excluded"] == empty > 0
     assert excluded["images"] == counted["images"] - empty
+    # the coverage block adds up: every prediction is used or ignored for one stated reason
+    cov = excluded["coverage"]
+    assert cov["used"] == excluded["images"]
+    assert (
+        cov["used"] + cov["unannotated_ignored"] + cov["prototypes_ignored"] + cov["real_empty_excluded"]
+        == cov["predictions"]
+    )
     # images without ReaL labels are always errors under the toolkit's convention
     wrong_counted = counted["images"] - round(counted["accuracy"] * counted["images"])
     wrong_excluded = excluded["images"] - round(excluded["accuracy"] * excluded["images"])

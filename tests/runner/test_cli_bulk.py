@@ -30,6 +30,18 @@ def test_single_model_json(model_dirs, imagenet_source, tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert printed == json.loads((tmp_path / "out" / "results.json").read_text())
     assert printed["run"]["adapter"] == "timm" and printed["coverage"]["predictions"] == 75
+    assert printed["error_type"] == "class" and printed["empty_real"] == "error"
+
+    # the same run scored under the ReaL protocol: the predictions are reused, the results follow the options
+    code = main(
+        ["evaluate", "--model", str(model_dirs["timm"]), "--imagenet", str(imagenet_source), "--allow-missing",
+         "--output", str(tmp_path / "out"), "--batch-size", "10", "--workers", "0", "--no-progress", "--json",
+         "--error-type", "real_class", "--empty-real", "exclude"]
+    )  # fmt: skip
+    assert code == 0
+    real = json.loads(capsys.readouterr().out)
+    assert real["error_type"] == "real_class" and real["empty_real"] == "exclude"
+    assert real["coverage"]["used"] == real["images"] == 75 - real["coverage"]["real_empty_excluded"] < 75
 
 
 def test_bad_model_is_a_clear_error(tmp_path, imagenet_source, capsys):

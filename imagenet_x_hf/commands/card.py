@@ -6,54 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-
-def add_scoring_arguments(p: argparse.ArgumentParser) -> None:
-    """Options used when a predictions file is scored (results read from a run keep their own)."""
-    g = p.add_argument_group("Scoring (predictions files only)")
-    g.add_argument(
-        "--split",
-        choices=("validation", "train"),
-        default="validation",
-        help="the annotated split the predictions are for (default: validation)",
-    )
-    g.add_argument(
-        "--which-factor",
-        choices=("top", "multi"),
-        default="top",
-        help="count each image under its top factor or under all its factors (default: top)",
-    )
-    g.add_argument(
-        "--error-type",
-        choices=("class", "real_class", "metaclass"),
-        default="class",
-        help="what counts as a mistake: wrong class, outside the ReaL labels, or wrong metaclass (default: class)",
-    )
-    g.add_argument(
-        "--keep-prototypes",
-        action="store_true",
-        help="score the validation prototype images too (default: excluded, as in the paper)",
-    )
-    g.add_argument(
-        "--empty-real",
-        choices=("error", "exclude"),
-        default="error",
-        help="with real_class, images without ReaL labels count as errors (the toolkit) or are "
-        "excluded (the ReaL protocol) (default: error)",
-    )
-    g.add_argument(
-        "--confidence-level", type=float, default=0.95, help="level of the intervals (default: 0.95)"
-    )
-
-
-def scoring_options(args: argparse.Namespace) -> dict:
-    return {
-        "split": args.split,
-        "which_factor": args.which_factor,
-        "error_type": args.error_type,
-        "filter_prototypes": not args.keep_prototypes,
-        "confidence_level": args.confidence_level,
-        "empty_real": args.empty_real,
-    }
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -118,7 +71,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     card.add_argument(
         "--no-chart", action="store_true", help="do not write or embed the chart (default: chart)"
     )
-    add_scoring_arguments(p)
+    add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print a JSON summary (default: one line of text)")
     p.set_defaults(func=run)
 

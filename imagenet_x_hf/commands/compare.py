@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from imagenet_x_hf.commands.card import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -32,7 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write the grouped bar chart (.png or .svg; repeat for both) (default: no chart)",
     )
     p.add_argument("--no-paired", action="store_true", help="skip the paired differences (default: computed)")
-    add_scoring_arguments(p)
+    add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print JSON instead of tables (default: tables)")
     p.set_defaults(func=run)
 

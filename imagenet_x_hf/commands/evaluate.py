@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -153,31 +155,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="transformers image-processor backend to follow (default: transformers' choice)",
     )
 
-    scoring = p.add_argument_group("scoring (results.json)")
-    scoring.add_argument(
-        "--which-factor",
-        choices=("top", "multi"),
-        default="top",
-        help="factor annotation to use (default: top)",
-    )
-    scoring.add_argument(
-        "--error-type",
-        choices=("class", "real_class", "metaclass"),
-        default="class",
-        help="what counts as correct (default: class)",
-    )
-    scoring.add_argument(
-        "--keep-prototypes",
-        action="store_true",
-        help="score the prototype images too (they are always predicted) (default: excluded, as in the paper)",
-    )
-    scoring.add_argument(
-        "--empty-real",
-        choices=("error", "exclude"),
-        default="error",
-        help="with real_class, images without ReaL labels count as errors (the toolkit) or are "
-        "excluded (the ReaL protocol) (default: error)",
-    )
+    add_scoring_arguments(p, "scoring (results.json)", split=False, confidence=False)
     p.set_defaults(func=run)
 
 
@@ -185,7 +163,6 @@ def _options(args: argparse.Namespace):
     from imagenet_x_hf.runner import LoadOptions, RunOptions, read_label_map
 
     return RunOptions(
-        split=args.split,
         imagenet=args.imagenet,
         source_kind=args.source_kind,
         allow_missing=args.allow_missing,
@@ -208,10 +185,7 @@ def _options(args: argparse.Namespace):
         preprocessing=args.preprocessing,
         overwrite=args.overwrite,
         progress=not args.no_progress,
-        which_factor=args.which_factor,
-        error_type=args.error_type,
-        filter_prototypes=not args.keep_prototypes,
-        empty_real=args.empty_real,
+        **scoring_options(args),  # with --split from the data group
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from imagenet_x_hf.commands.card import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="file to write, .png or .svg; repeat for both (default: none, required)",
     )
     p.add_argument("--title", help="the chart's title (default: model name and accuracy)")
-    add_scoring_arguments(p)
+    add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print the written paths as JSON (default: text)")
     p.set_defaults(func=run)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -21,40 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "files", nargs="+", metavar="FILE", help="prediction files, .csv or .parquet (default: none)"
     )
-    p.add_argument(
-        "--which-factor",
-        choices=["top", "multi"],
-        default="top",
-        help="top: each image's most salient factor; multi: every factor marked (default: top)",
-    )
-    p.add_argument(
-        "--error-type",
-        choices=["class", "real_class", "metaclass"],
-        default="class",
-        help="class: top-1; real_class: prediction in the ImageNet-ReaL set; "
-        "metaclass: predicted metaclass is the true one (default: class)",
-    )
-    p.add_argument(
-        "--split",
-        choices=["validation", "train"],
-        default="validation",
-        help="annotated split (default: validation)",
-    )
-    p.add_argument(
-        "--keep-prototypes",
-        action="store_true",
-        help="score the annotators' prototype images too (default: excluded, as in the paper)",
-    )
-    p.add_argument(
-        "--empty-real",
-        choices=["error", "exclude"],
-        default="error",
-        help="with real_class, images without ReaL labels count as errors (the toolkit) "
-        "or are excluded (the ReaL protocol) (default: error)",
-    )
-    p.add_argument(
-        "--confidence-level", type=float, default=0.95, help="of the error-ratio intervals (default: 0.95)"
-    )
+    add_scoring_arguments(p, "scoring")
     p.add_argument(
         "--json", action="store_true", help="print JSON with intervals and breakdowns (default: table)"
     )
@@ -103,18 +72,7 @@ def format_table(results: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.metrics import read_predictions, score_predictions
 
-    results = [
-        score_predictions(
-            read_predictions(path),
-            split=args.split,
-            which_factor=args.which_factor,
-            error_type=args.error_type,
-            filter_prototypes=not args.keep_prototypes,
-            confidence_level=args.confidence_level,
-            empty_real=args.empty_real,
-        )
-        for path in args.files
-    ]
+    results = [score_predictions(read_predictions(path), **scoring_options(args)) for path in args.files]
     if args.json:
         print(json.dumps({"results": results}, indent=1))
     else:

@@ -115,6 +115,25 @@ def load_processor(source: ModelSource, options: LoadOptions, *, cls: Any = None
         raise ModelLoadError(f"cannot load the image processor of {source.ref}: {err}") from err
 
 
+def load_weights(auto_class: Any, source: ModelSource, options: LoadOptions, *, what: str) -> Any:
+    """``auto_class.from_pretrained`` with the safety settings: repository code only when
+    trusted, safetensors unless pickles are allowed, float32 weights."""
+    try:
+        return auto_class.from_pretrained(
+            source.ref,
+            revision=source.revision,
+            trust_remote_code=options.trust_remote_code,
+            use_safetensors=None if options.allow_pickle else True,
+            dtype=torch.float32,
+        )
+    except ValueError as err:
+        if "trust_remote_code" in str(err):
+            raise _remote_code_error(source, err) from None
+        raise ModelLoadError(f"cannot load {source.ref} as {what}: {err}") from err
+    except OSError as err:
+        raise ModelLoadError(f"cannot load {source.ref} as {what}: {err}") from err
+
+
 def processor_reference(processor: Any):
     """The processor as a PIL -> ``(3, H, W)`` float tensor function."""
 
@@ -152,18 +171,7 @@ def transformers_spec(source: ModelSource, options: LoadOptions, config: dict[st
     check_weights_format(source, options)
 
     def loader(device: torch.device) -> torch.nn.Module:
-        try:
-            model = AutoModelForImageClassification.from_pretrained(
-                source.ref,
-                revision=source.revision,
-                trust_remote_code=options.trust_remote_code,
-                use_safetensors=None if options.allow_pickle else True,
-                dtype=torch.float32,
-            )
-        except ValueError as err:
-            if "trust_remote_code" in str(err):
-                raise _remote_code_error(source, err) from None
-            raise ModelLoadError(f"cannot load {source.ref} as an image classifier: {err}") from err
+        model = load_weights(AutoModelForImageClassification, source, options, what="an image classifier")
         return LogitsModule(model)
 
     return ModelSpec(

@@ -23,6 +23,7 @@ from imagenet_x_hf.runner.adapters.source import ModelLoadError, ModelSource
 from imagenet_x_hf.runner.adapters.transformers_adapter import (
     check_weights_format,
     load_processor,
+    load_weights,
     preprocessing_from_processor,
     processor_reference,
 )
@@ -131,16 +132,7 @@ def zero_shot_spec(source: ModelSource, options: LoadOptions, config: dict[str, 
         padding, max_length = True, min(int(tokenizer.model_max_length or 77), 512)
 
     def loader(device: torch.device) -> torch.nn.Module:
-        try:
-            model = AutoModel.from_pretrained(
-                source.ref,
-                revision=source.revision,
-                trust_remote_code=options.trust_remote_code,
-                use_safetensors=None if options.allow_pickle else True,
-                dtype=torch.float32,
-            )
-        except (OSError, ValueError) as err:
-            raise ModelLoadError(f"cannot load {source.ref}: {err}") from err
+        model = load_weights(AutoModel, source, options, what="an image-text model")
         if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
             raise ModelLoadError(f"{source.ref} ({type(model).__name__}) is not an image-text dual encoder")
         model = model.to(device).eval()

@@ -5,10 +5,13 @@ run offline, and ``datasets`` builds into one temporary cache per test session,
 so that the annotation tables are built once and shared by all tests.
 """
 
+import atexit
 import os
+import shutil
 import tempfile
 
 _CACHE = tempfile.mkdtemp(prefix="imagenet-x-hf-tests-")
+atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 os.environ.setdefault("HF_DATASETS_CACHE", os.path.join(_CACHE, "datasets"))
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE, "hf_home"))
 os.environ["HF_HUB_OFFLINE"] = "1"

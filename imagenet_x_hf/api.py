@@ -7,9 +7,8 @@ import warnings
 
 import datasets
 
-from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.imagenet_x import MISSING_NOTE, UNREADABLE_NOTE, ImageNetX, source_fingerprint
+from imagenet_x_hf.imagenet_x import MISSING_NOTE, UNREADABLE_NOTE, ImageNetX
 from imagenet_x_hf.schema import SPLITS
 
 
@@ -74,10 +73,6 @@ def load(
         source_kind=source_kind,
         allow_missing=allow_missing,
         annotations_dir=None if annotations_dir is None else str(annotations_dir),
-        # Passed explicitly so that they key the cache: a changed source or repaired
-        # annotation files build anew.
-        annotations_fingerprint=annotations.fingerprint(annotations_dir),
-        source_fingerprint=None if imagenet is None else source_fingerprint(str(imagenet)),
     )
     if streaming:
         return builder.as_streaming_dataset(split=split)

@@ -159,6 +159,16 @@ class ImageNetX(datasets.ArrowBasedBuilder):
     # Set once this builder has warned about left-out images, so a load warns once.
     reported_gaps: bool = False
 
+    def __init__(self, *args, **kwargs):
+        # datasets keys the cache on the keyword arguments given here, not on fields a
+        # config fills in itself, so the state of the files is added here: repaired
+        # annotation files or a changed source build anew, however the builder is made.
+        if kwargs.get("annotations_fingerprint") is None:
+            kwargs["annotations_fingerprint"] = annotations.fingerprint(kwargs.get("annotations_dir"))
+        if kwargs.get("imagenet") is not None and kwargs.get("source_fingerprint") is None:
+            kwargs["source_fingerprint"] = source_fingerprint(os.fspath(kwargs["imagenet"]))
+        super().__init__(*args, **kwargs)
+
     def __getstate__(self):
         # An open source index (file descriptors, a loaded dataset) stays in this process.
         state = dict(super().__getstate__())

@@ -78,3 +78,15 @@ def test_repaired_files_rebuild(copy, tmp_path):
         imagenet_x_hf.load("train", annotations_dir=copy, cache_dir=tmp_path / "cache")
     path.write_bytes(good)
     assert imagenet_x_hf.load("train", annotations_dir=copy, cache_dir=tmp_path / "cache").num_rows == 11_233
+
+
+def test_a_builder_made_directly_is_keyed_to_the_files_state(copy, tmp_path):
+    from imagenet_x_hf.imagenet_x import ImageNetX
+
+    def cache_dir():
+        return ImageNetX(split="train", annotations_dir=str(copy), cache_dir=str(tmp_path / "c")).cache_dir
+
+    before = cache_dir()
+    path = copy / "imagenet_x_train_multi_factor.jsonl"
+    path.write_bytes(path.read_bytes()[:-1])
+    assert cache_dir() != before

@@ -178,9 +178,7 @@ class ScoringOptions:
     The defaults are the authors' toolkit's, so that first numbers are the paper's.
     """
 
-    split: str = option(
-        "validation", "the annotated split the predictions are for", choices=SPLITS, metavar="SPLIT"
-    )
+    split: str = option("validation", "the annotated split the predictions are for", choices=SPLITS)
     which_factor: str = option(
         "top",
         "top: each image's most salient factor; multi: every factor marked",

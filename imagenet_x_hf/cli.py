@@ -7,6 +7,7 @@ machine-readable output on stdout.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -31,14 +32,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def cli_message(message: str, parser: argparse.ArgumentParser) -> str:
+    r"""An error message in the command line's words, on one line.
+
+    The library speaks of keyword arguments (``allow_missing=True``); on the command line
+    the same setting is a flag (``--allow-missing``).
+
+    >>> p = argparse.ArgumentParser(); _ = p.add_argument("--allow-missing", action="store_true")
+    >>> cli_message("pass allow_missing=True to go on\nwith the rest", p)
+    'pass --allow-missing to go on with the rest'
+    """
+    for action in parser._actions:
+        if action.option_strings and isinstance(action.const, bool):
+            flag = action.option_strings[-1]
+            message = re.sub(rf"\b{re.escape(action.dest)}={action.const}\b", flag, message)
+    return " ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except ImageNetXError as err:
-        print(f"imagenet-x {args.command}: error: {err}", file=sys.stderr)
+        command = _subparser(parser, args.command)
+        print(f"imagenet-x {args.command}: error: {cli_message(str(err), command)}", file=sys.stderr)
         return 2
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]
+    return parser
 
 
 if __name__ == "__main__":  # pragma: no cover

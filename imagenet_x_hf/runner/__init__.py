@@ -5,8 +5,8 @@ annotated image and writes predictions.parquet, predictions.csv and results.json
 ``evaluate_models`` does it for a list of models, recording failures. The command
 line is ``imagenet-x evaluate`` (also under ``accelerate launch -m imagenet_x_hf evaluate``).
 
->>> from imagenet_x_hf.runner import RunOptions
->>> RunOptions(imagenet="/data/imagenet").precision
+>>> from imagenet_x_hf.runner import RunOptions, ScoringOptions
+>>> RunOptions(imagenet="/data/imagenet", scoring=ScoringOptions(which_factor="multi")).precision
 'auto'
 """
 
@@ -16,6 +16,7 @@ from imagenet_x_hf.runner.labels import LabelSpace, read_label_map, resolve_labe
 from imagenet_x_hf.runner.preprocess import Preprocessing
 from imagenet_x_hf.runner.run import RunnerError, RunOptions, evaluate_model
 from imagenet_x_hf.runner.store import RunStateError
+from imagenet_x_hf.settings import ScoringOptions
 
 __all__ = [
     "LabelSpace",
@@ -26,6 +27,7 @@ __all__ = [
     "RunOptions",
     "RunStateError",
     "RunnerError",
+    "ScoringOptions",
     "evaluate_model",
     "evaluate_models",
     "model_spec",

@@ -4,9 +4,9 @@
 predicted_probability``), so their toolkit and ``imagenet-x score`` read it;
 ``predictions.parquet`` adds the top-5 classes and probabilities; ``results.json``
 is the ImageNet-X RESULTS dict of ``imagenet_x_hf.metrics.score_predictions`` with
-the run's configuration under ``"run"`` (its ``timing.predict_seconds`` covers loading
-the weights and predicting, on all processes, for the images this invocation
-predicted). ``results.json`` is written last: its presence means the run is complete.
+the run's settings, what they resolved to and its fingerprint under ``"run"`` (its
+``timing`` adds up every invocation of a resumed run). ``results.json`` is written
+last: its presence means the run is complete.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import pyarrow.parquet as pq
 
 from imagenet_x_hf.runner.faults import crash_point
 from imagenet_x_hf.runner.store import RunStore, atomic_write_bytes, atomic_write_json
+from imagenet_x_hf.settings import ScoringOptions
 
 
 def predictions_table(store: RunStore, file_names: Sequence[str]) -> pa.Table:
@@ -60,11 +61,7 @@ def write_outputs(
     *,
     model_name: str,
     run_info: dict[str, Any],
-    split: str,
-    which_factor: str,
-    error_type: str,
-    filter_prototypes: bool,
-    empty_real: str = "error",
+    scoring: ScoringOptions,
 ) -> dict[str, Any]:
     """Write the three files (each atomically) and return the results dict."""
     from imagenet_x_hf.metrics import Predictions, score_predictions
@@ -81,14 +78,7 @@ def write_outputs(
         name=model_name,
         source=str(output / "predictions.parquet"),
     )
-    results = score_predictions(
-        predictions,
-        split=split,
-        which_factor=which_factor,
-        error_type=error_type,
-        filter_prototypes=filter_prototypes,
-        empty_real=empty_real,
-    )
+    results = score_predictions(predictions, **scoring.kwargs())
     results["run"] = run_info
     atomic_write_json(output / "results.json", results)
     return json.loads(json.dumps(results))  # exactly what the file holds (tuples become lists)

@@ -19,10 +19,9 @@ import torch
 from imagenet_x_hf.runner.labels import LabelSpace
 from imagenet_x_hf.runner.preprocess import Normalizer
 from imagenet_x_hf.runner.store import TOP_K
+from imagenet_x_hf.settings import PRECISIONS
 
 logger = logging.getLogger(__name__)
-
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:

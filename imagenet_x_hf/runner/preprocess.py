@@ -3,13 +3,14 @@
 A ``Preprocessing`` holds every number of a model's eval transform (resize, crop,
 interpolation, mean, std). Workers only decode, resize and crop, and hand over
 ``uint8`` tensors (4x less to copy than float); the device converts and
-normalises. ``jpeg_draft`` lets the JPEG decoder downscale by 2, 4 or 8 while
-decoding when the image is at least that much larger than the resize target.
+normalises. ``jpeg_draft`` (off by default, because it changes some predictions)
+lets the JPEG decoder downscale by 2, 4 or 8 while decoding when the image is at
+least that much larger than the resize target.
 
 >>> p = Preprocessing(resize=(32, 32), crop=None, interpolation="bilinear", kernel="pil",
 ...                   mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
->>> p.draft_request()
-(32, 32)
+>>> p.draft_request() is None, p.with_draft().draft_request()
+(True, (32, 32))
 >>> from PIL import Image
 >>> PixelTransform(p)(Image.new("RGB", (60, 40), (255, 0, 0))).shape
 torch.Size([3, 32, 32])
@@ -65,7 +66,7 @@ class Preprocessing:
     std: tuple[float, float, float]
     scale: float = 1 / 255
     crop_rounding: str = "floor"
-    jpeg_draft: bool = True
+    jpeg_draft: bool = False
 
     def __post_init__(self):
         if self.interpolation not in _PIL_FILTERS:
@@ -97,6 +98,9 @@ class Preprocessing:
 
     def without_draft(self) -> Preprocessing:
         return replace(self, jpeg_draft=False)
+
+    def with_draft(self) -> Preprocessing:
+        return replace(self, jpeg_draft=True)
 
 
 def decode_image(data: bytes, *, draft: tuple[int, int] | None = None) -> Image.Image:
@@ -203,15 +207,24 @@ class Normalizer:
         return torch.addcmul(self.offset, batch.float(), self.factor)
 
 
-def probe_images() -> list[Image.Image]:
-    """Two odd-sized test images (landscape and portrait) with detail in every region."""
+# Probe sizes as ImageNet photos come (about 500x375, both orientations, one odd size):
+# large enough that every decoding shortcut a model's resize allows would trigger.
+PROBE_SIZES = ((500, 375), (375, 500), (500, 333))
+
+
+def probe_images() -> list[bytes]:
+    """JPEG-encoded probe photos at ImageNet sizes: smooth shapes plus fine noise, detail in every region."""
     rng = np.random.default_rng(0)
     out = []
-    for h, w in ((251, 333), (389, 262)):
-        yy, xx = np.mgrid[0:h, 0:w]
-        base = np.stack([(xx * 255 // w), (yy * 255 // h), ((xx + yy) * 97 % 256)], axis=-1)
-        noise = rng.integers(0, 40, size=(h, w, 3))
-        out.append(Image.fromarray(np.clip(base + noise, 0, 255).astype(np.uint8), "RGB"))
+    for w, h in PROBE_SIZES:
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        base = np.stack(
+            [np.sin(xx / rng.uniform(5, 40)), np.cos(yy / rng.uniform(5, 40)), np.sin((xx + yy) / 17)], -1
+        )
+        pixels = (base * 60 + 128 + rng.normal(0, 25, (h, w, 3))).clip(0, 255).astype(np.uint8)
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, "JPEG", quality=90)
+        out.append(buf.getvalue())
     return out
 
 
@@ -219,21 +232,29 @@ def matches_reference(
     preprocessing: Preprocessing,
     reference: Callable[[Image.Image], torch.Tensor],
     *,
-    images: list[Image.Image] | None = None,
+    images: list[Image.Image | bytes] | None = None,
     atol: float = 1e-4,
 ) -> tuple[bool, float]:
-    """Does ``PixelTransform`` + ``Normalizer`` reproduce ``reference`` (the model's own transform)?
+    """Does the fast path (decoding included) reproduce ``reference``, the model's own transform
+    on the fully decoded image?
 
-    Returns ``(agrees, max_abs_difference)``; a shape mismatch gives ``inf``.
+    ``images`` are PIL images or encoded bytes (default: ``probe_images()``). Encoded images
+    go through ``decode_image`` with the preprocessing's own draft request, so a fast path
+    with ``jpeg_draft`` is checked with that decoding. Returns ``(agrees, max_abs_difference)``;
+    a shape mismatch gives ``inf``.
     """
-    transform, normalise = (
-        PixelTransform(preprocessing.without_draft()),
-        Normalizer(preprocessing, torch.device("cpu")),
-    )
+    transform, normalise = PixelTransform(preprocessing), Normalizer(preprocessing, torch.device("cpu"))
     worst = 0.0
-    for image in images if images is not None else probe_images():
-        ours = normalise(transform(image)[None])[0]
-        theirs = torch.as_tensor(reference(image)).float()
+    for item in images if images is not None else probe_images():
+        if isinstance(item, bytes):
+            ours_image, full_image = (
+                decode_image(item, draft=preprocessing.draft_request()),
+                decode_image(item),
+            )
+        else:
+            ours_image = full_image = item
+        ours = normalise(transform(ours_image)[None])[0]
+        theirs = torch.as_tensor(reference(full_image)).float()
         if ours.shape != theirs.shape:
             return False, float("inf")
         worst = max(worst, float((ours - theirs).abs().max()))

@@ -3,8 +3,10 @@
 Rows ``[0, N)`` of the dataset are cut into shards of ``shard_size`` rows. A shard is
 written once, complete, by the process that predicted it (temporary file, fsync,
 ``os.replace``), so after a crash every shard on disk is whole and a restarted run
-predicts only the missing ones. ``run.json`` holds the fingerprint of the settings
-that decide the predictions; a restart with other settings is refused.
+predicts only the missing ones. ``run.json`` holds the fingerprint of everything
+that decides the predictions (settings, the model's file contents, the label map,
+the dataset's rows); a restart with anything changed is refused. ``invocations.json``
+records each invocation's time, so the timing of a resumed run covers all of them.
 
 >>> import tempfile, numpy as np
 >>> store = RunStore(tempfile.mkdtemp(), num_rows=5, shard_size=2)
@@ -18,10 +20,10 @@ that decide the predictions; a restart with other settings is refused.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +33,10 @@ import pyarrow.parquet as pq
 
 from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.runner.faults import crash_point
+from imagenet_x_hf.settings import fingerprint as settings_fingerprint
 
 MANIFEST = "run.json"
+INVOCATIONS = "invocations.json"
 SHARDS = "shards"
 FINAL_FILES = ("predictions.parquet", "predictions.csv", "results.json")
 TOP_K = 5
@@ -53,12 +57,27 @@ class RunStateError(ImageNetXError):
 
 
 def fingerprint(settings: dict[str, Any]) -> str:
-    """A stable hash of JSON-ready settings.
+    """A stable sha256 of JSON-ready settings (hex).
 
     >>> fingerprint({"a": 1, "b": [2]}) == fingerprint({"b": [2], "a": 1})
     True
     """
-    return hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return settings_fingerprint(settings)
+
+
+def check_output_folder(output: str | os.PathLike) -> Path:
+    """The output folder, or a ``RunStateError`` saying why none can be made there."""
+    path = Path(output)
+    if path.exists() and not path.is_dir():
+        raise RunStateError(f"--output {output} is a file, not a folder; choose a folder path")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise RunStateError(
+                    f"--output {output} cannot be made: {parent} is a file; choose a folder path"
+                )
+            break
+    return path
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -106,11 +125,14 @@ class RunStore:
 
     def prepare(self, settings: dict[str, Any], *, overwrite: bool) -> dict[str, Any]:
         """Main process: start, resume or (with ``overwrite``) restart the run; returns the manifest."""
-        self.output.mkdir(parents=True, exist_ok=True)
+        try:
+            self.output.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise RunStateError(f"cannot create the output folder {self.output}: {err.strerror}") from None
         manifest_path = self.output / MANIFEST
         if overwrite:
             shutil.rmtree(self.shards_dir, ignore_errors=True)
-            for name in (MANIFEST, *FINAL_FILES):
+            for name in (MANIFEST, INVOCATIONS, *FINAL_FILES):
                 (self.output / name).unlink(missing_ok=True)
         manifest = {
             "fingerprint": fingerprint(settings),
@@ -123,7 +145,8 @@ class RunStore:
             if old.get("fingerprint") != manifest["fingerprint"]:
                 changed = _changed_keys(old.get("settings", {}), settings)
                 raise RunStateError(
-                    f"{self.output} holds a run with other settings (changed: {', '.join(changed) or 'unknown'}); "
+                    f"{self.output} holds a run of something else (changed since: "
+                    f"{', '.join(changed[:6]) or 'unknown'}{', ...' if len(changed) > 6 else ''}); "
                     "its predictions cannot be mixed with this run's. Pass --overwrite to start over, "
                     "or choose another --output."
                 )
@@ -136,6 +159,45 @@ class RunStore:
             stale.unlink(missing_ok=True)  # a crashed writer's half-written file
         atomic_write_json(manifest_path, manifest)
         return manifest
+
+    # -- timing across invocations --------------------------------------------------------------
+
+    def rows_done(self) -> int:
+        return sum(self.shard_range(k)[1] - self.shard_range(k)[0] for k in self.done_shards())
+
+    def invocations(self) -> list[dict[str, Any]]:
+        path = self.output / INVOCATIONS
+        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+
+    def start_invocation(self, *, num_processes: int) -> None:
+        """Main process: close the books of earlier invocations (a killed one's rows are known
+        from the shards it left) and open this one's."""
+        done = self.rows_done()
+        records = self.invocations()
+        if records and records[-1].get("rows_done_at_end") is None:
+            records[-1]["rows_done_at_end"] = done
+        records.append(
+            {
+                "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "num_processes": num_processes,
+                "rows_done_at_start": done,
+                "rows_done_at_end": None,
+                "predict_seconds": 0.0,
+                "total_seconds": 0.0,
+            }
+        )
+        atomic_write_json(self.output / INVOCATIONS, records)
+
+    def update_invocation(self, *, predict_seconds: float, total_seconds: float, final: bool = False) -> None:
+        """Main process: this invocation's time so far (after each shard, so a kill loses little)."""
+        records = self.invocations()
+        if not records:
+            return
+        records[-1]["predict_seconds"] = round(predict_seconds, 3)
+        records[-1]["total_seconds"] = round(total_seconds, 3)
+        if final:
+            records[-1]["rows_done_at_end"] = self.rows_done()
+        atomic_write_json(self.output / INVOCATIONS, records)
 
     def check_manifest(self, settings: dict[str, Any]) -> None:
         """Every process: the manifest on disk is this run's (catches unshared output dirs too)."""

@@ -1,24 +1,20 @@
-"""Shared fixtures: one synthetic ImageNet, its dataset, and tiny models, built once per session.
+"""Runner fixtures: one synthetic ImageNet and its dataset, built once per session, and the
+command line of a small run.
 
-75 images (not a multiple of any batch or shard size used here) of 64x48 pixels, so
-that no model input (32 px) lets JPEG draft decoding kick in: the naive reference
-decodes at full size and the two must agree exactly.
+75 images (not a multiple of any batch or shard size used here) of 64x48 pixels; the
+tiny models themselves come from ``tests/conftest.py``.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-import models as tiny  # noqa: E402
-
 N_IMAGES = 75
-ZERO_SHOT_TEMPLATES = ("this is a photo of {}.",)
 
 
 @pytest.fixture(scope="session")
@@ -42,47 +38,26 @@ def dataset(imagenet_source):
 
 
 @pytest.fixture(scope="session")
-def model_dirs(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("models")
-    return {
-        "vit": tiny.build_vit(root / "vit"),
-        "resnet": tiny.build_resnet(root / "resnet", names=tiny.imagenet_lemmas()),
-        "resnet1001": tiny.build_resnet_1001(root / "resnet1001"),
-        "timm": tiny.build_timm(root / "timm"),
-        "clip": tiny.build_clip(root / "clip", templates=ZERO_SHOT_TEMPLATES),
-    }
+def cli_command():
+    """``python -m imagenet_x_hf evaluate`` on a source, small batches and shards."""
+
+    def command(model_dir, imagenet_source, output, *extra: str) -> list[str]:
+        return [
+            sys.executable, "-m", "imagenet_x_hf", "evaluate", "--model", str(model_dir),
+            "--imagenet", str(imagenet_source), "--allow-missing", "--output", str(output),
+            "--batch-size", "8", "--shard-size", "16", "--workers", "1", "--no-progress", *extra,
+        ]  # fmt: skip
+
+    return command
 
 
-def cli_command(model_dir, imagenet_source, output, *extra: str) -> list[str]:
-    """``python -m imagenet_x_hf evaluate`` on the synthetic source, small batches and shards."""
-    return [
-        sys.executable,
-        "-m",
-        "imagenet_x_hf",
-        "evaluate",
-        "--model",
-        str(model_dir),
-        "--imagenet",
-        str(imagenet_source),
-        "--allow-missing",
-        "--output",
-        str(output),
-        "--batch-size",
-        "8",
-        "--shard-size",
-        "16",
-        "--workers",
-        "1",
-        "--no-progress",
-        *extra,
-    ]
+@pytest.fixture(scope="session")
+def subprocess_env():
+    def env(**extra: str) -> dict[str, str]:
+        # one intra-op thread everywhere, so in-process and subprocess runs do identical arithmetic
+        return {**os.environ, "OMP_NUM_THREADS": "1", **extra}
 
-
-def subprocess_env(**extra: str) -> dict[str, str]:
-    import os
-
-    # one intra-op thread everywhere, so in-process and subprocess runs do identical arithmetic
-    return {**os.environ, "OMP_NUM_THREADS": "1", **extra}
+    return env
 
 
 @pytest.fixture

@@ -9,12 +9,13 @@ import sys
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import cli_command, subprocess_env
 from imagenet_x_hf.runner import RunOptions, evaluate_model
 
 
 @pytest.mark.slow
-def test_two_processes_equal_one(model_dirs, imagenet_source, dataset, tmp_path, one_thread):
+def test_two_processes_equal_one(
+    model_dirs, imagenet_source, dataset, tmp_path, one_thread, cli_command, subprocess_env
+):
     model = model_dirs["vit"]
     # 75 rows, shards of 16, batches of 8: neither divides the row count
     evaluate_model(
@@ -36,7 +37,9 @@ def test_two_processes_equal_one(model_dirs, imagenet_source, dataset, tmp_path,
 
 
 @pytest.mark.slow
-def test_an_error_in_one_process_stops_both(model_dirs, imagenet_source, tmp_path):
+def test_an_error_in_one_process_stops_both(
+    model_dirs, imagenet_source, tmp_path, cli_command, subprocess_env
+):
     from imagenet_x_hf.runner.faults import ENV
 
     # rank 0 predicts shards 0, 2, 4 and fails after its third; rank 1 (shards 1, 3) finishes first

@@ -7,14 +7,13 @@ import json
 import numpy as np
 import pytest
 import torch
-from models import imagenet_lemmas, write_config_only
 
 from imagenet_x_hf.errors import LabelSpaceError
 from imagenet_x_hf.runner import RunOptions, evaluate_model, read_label_map, resolve_label_space
 
 
-def test_imagenet_names_in_order_pass_and_shuffled_names_fail():
-    names = imagenet_lemmas()
+def test_imagenet_names_in_order_pass_and_shuffled_names_fail(tiny):
+    names = tiny.imagenet_lemmas()
     assert resolve_label_space(1000, names, model="m").check.endswith("1000 of 1000 positions")
     shuffled = list(np.random.default_rng(0).permutation(names))
     with pytest.raises(LabelSpaceError, match="--label-map"):
@@ -27,8 +26,8 @@ def test_wordnet_ids_count_as_names():
     assert "1000 of 1000" in resolve_label_space(1000, list(schema.WNIDS), model="m").check
 
 
-def test_1001_needs_a_background_first():
-    names = imagenet_lemmas()
+def test_1001_needs_a_background_first(tiny):
+    names = tiny.imagenet_lemmas()
     space = resolve_label_space(1001, ["background", *names], model="m")
     logits = torch.randn(3, 1001)
     assert torch.equal(space.apply(logits), logits[:, 1:])
@@ -68,10 +67,10 @@ def test_label_map_bounds_and_file_errors(tmp_path):
         read_label_map(bad)
 
 
-def test_wrong_label_space_stops_before_weights_or_output(tmp_path, dataset):
+def test_wrong_label_space_stops_before_weights_or_output(tmp_path, dataset, tiny):
     # The model folder has a config and a processor but no weights: reaching the weights would fail
     # differently, so this error proves the check runs first; nothing is written either.
-    model = write_config_only(tmp_path / "ten-classes", num_labels=10)
+    model = tiny.write_config_only(tmp_path / "ten-classes", num_labels=10)
     with pytest.raises(LabelSpaceError, match="has 10 output classes"):
         evaluate_model(str(model), tmp_path / "out", options=RunOptions(progress=False), dataset=dataset)
     assert not (tmp_path / "out").exists()

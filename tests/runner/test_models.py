@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow.parquet as pq
 import pytest
-import reference
 
 from imagenet_x_hf.runner import LoadOptions, RunOptions, evaluate_model
 
@@ -27,48 +26,47 @@ def assert_same(table, ref):
 
 
 @pytest.mark.parametrize("path", ["auto", "reference"])
-def test_vit_equals_per_image_processor_loop(model_dirs, dataset, tmp_path, path):
+def test_vit_equals_per_image_processor_loop(model_dirs, dataset, tmp_path, path, reference):
     results, table = run(model_dirs["vit"], dataset, tmp_path, preprocessing=path)
     assert results["run"]["preprocessing"]["path"] == ("fast" if path == "auto" else "reference")
     assert results["run"]["adapter"] == "transformers"
     assert_same(table, reference.transformers_predictions(model_dirs["vit"], dataset))
 
 
-def test_vit_with_pil_processor_backend(model_dirs, dataset, tmp_path):
+def test_vit_with_pil_processor_backend(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["vit"], dataset, tmp_path, load=LoadOptions(processor_backend="pil"))
     assert results["run"]["preprocessing"]["resolved"]["kernel"] == "pil"
     assert_same(table, reference.transformers_predictions(model_dirs["vit"], dataset, backend="pil"))
 
 
-def test_cnn_with_imagenet_label_names(model_dirs, dataset, tmp_path):
+def test_cnn_with_imagenet_label_names(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["resnet"], dataset, tmp_path)
     assert results["run"]["label_space"]["check"].startswith("label names match the ImageNet classes at 1000")
     assert results["run"]["preprocessing"]["resolved"]["crop"] == [32, 32]
     assert_same(table, reference.transformers_predictions(model_dirs["resnet"], dataset))
 
 
-def test_1001_label_model_drops_background(model_dirs, dataset, tmp_path):
+def test_1001_label_model_drops_background(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["resnet1001"], dataset, tmp_path)
     assert results["run"]["label_space"]["kind"] == "imagenet-1k+background"
     assert_same(table, reference.transformers_predictions(model_dirs["resnet1001"], dataset, drop_first=True))
 
 
-def test_timm_model_uses_timm_eval_transform(model_dirs, dataset, tmp_path):
+def test_timm_model_uses_timm_eval_transform(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["timm"], dataset, tmp_path)
     assert results["run"]["adapter"] == "timm"
     assert results["run"]["preprocessing"]["resolved"]["crop_rounding"] == "round"
     assert_same(table, reference.timm_predictions(model_dirs["timm"], dataset))
 
 
-def test_zero_shot_clip_equals_transformers_pipeline(model_dirs, dataset, tmp_path):
+def test_zero_shot_clip_equals_transformers_pipeline(model_dirs, dataset, tmp_path, reference, tiny):
     from transformers import pipeline
 
-    from conftest import ZERO_SHOT_TEMPLATES
     from imagenet_x_hf.runner.adapters.zero_shot import prompt_class_names
 
     subset = dataset.select(range(19))  # the pipeline embeds all 1000 prompts again for every image
     results, table = run(
-        model_dirs["clip"], subset, tmp_path, load=LoadOptions(templates=ZERO_SHOT_TEMPLATES)
+        model_dirs["clip"], subset, tmp_path, load=LoadOptions(templates=tiny.zero_shot_templates)
     )
     assert results["run"]["adapter"] == "zero-shot"
     names = prompt_class_names()
@@ -77,7 +75,7 @@ def test_zero_shot_clip_equals_transformers_pipeline(model_dirs, dataset, tmp_pa
     for (file_name, image), ours, top5 in zip(
         reference.images(subset), table["predicted_class"], table["top5_classes"]
     ):
-        theirs = classify(image, candidate_labels=candidates, hypothesis_template=ZERO_SHOT_TEMPLATES[0])
+        theirs = classify(image, candidate_labels=candidates, hypothesis_template=tiny.zero_shot_templates[0])
         assert names[ours] == theirs[0]["label"], file_name
         ours_ranked = list(dict.fromkeys(names[c] for c in top5))[:3]
         assert ours_ranked == [r["label"] for r in theirs[:3]], file_name

@@ -109,7 +109,7 @@ def test_disagreeing_fast_path_is_detected():
 def test_jpeg_draft_decodes_smaller_and_stays_close():
     from transformers import ConvNextImageProcessor
 
-    prep = preprocessing_from_processor(ConvNextImageProcessor(size={"shortest_edge": 64}))
+    prep = preprocessing_from_processor(ConvNextImageProcessor(size={"shortest_edge": 64}), jpeg_draft=True)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:600, 0:800]
     smooth = np.stack([xx * 255 // 800, yy * 255 // 600, (xx + yy) % 256], -1)

@@ -11,8 +11,7 @@ from typing import Any
 
 from imagenet_x_hf.runner.adapters.base import LoadOptions, LogitsModule, ModelSpec
 from imagenet_x_hf.runner.adapters.source import ModelLoadError, ModelSource
-
-ADAPTERS = ("auto", "transformers", "timm", "zero-shot")
+from imagenet_x_hf.settings import ADAPTERS
 
 
 def detect_adapter(source: ModelSource, config: dict[str, Any]) -> str:
@@ -50,16 +49,15 @@ def model_spec(ref: str, *, adapter: str = "auto", options: LoadOptions | None =
     if adapter == "auto":
         adapter = detect_adapter(source, config)
     if adapter == "timm":
-        from imagenet_x_hf.runner.adapters.timm_adapter import timm_spec
-
-        return timm_spec(source, options, config)
-    if adapter == "zero-shot":
-        from imagenet_x_hf.runner.adapters.zero_shot import zero_shot_spec
-
-        return zero_shot_spec(source, options, config)
-    from imagenet_x_hf.runner.adapters.transformers_adapter import transformers_spec
-
-    return transformers_spec(source, options, config)
+        from imagenet_x_hf.runner.adapters.timm_adapter import timm_spec as build
+    elif adapter == "zero-shot":
+        from imagenet_x_hf.runner.adapters.zero_shot import zero_shot_spec as build
+    else:
+        from imagenet_x_hf.runner.adapters.transformers_adapter import transformers_spec as build
+    spec = build(source, options, config)
+    # read after the adapter has fetched what it needs (for a Hub id: config, processor, tokenizer)
+    spec.file_hashes = source.content_hashes()
+    return spec
 
 
 __all__ = [

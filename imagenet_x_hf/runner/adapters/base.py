@@ -17,31 +17,9 @@ from PIL import Image
 
 from imagenet_x_hf.runner.labels import LabelSpace
 from imagenet_x_hf.runner.preprocess import Preprocessing
+from imagenet_x_hf.settings import LoadOptions
 
-
-@dataclass
-class LoadOptions:
-    """How to load models (same for every adapter).
-
-    Args:
-        revision: Hub revision (branch, tag or commit).
-        trust_remote_code: allow a model's own Python code from the Hub (off: safe).
-        allow_pickle: accept weights saved only as pickles (``.bin``/``.pth``, read
-            with ``weights_only``); off: safetensors only.
-        label_map: model output index -> ImageNet index, for other label spaces.
-        jpeg_draft: allow reduced-size JPEG decoding (see ``Preprocessing``).
-        processor_backend: transformers image-processor backend (``"pil"`` or
-            ``"torchvision"``; ``None``: transformers' default).
-        templates: zero-shot prompt templates (``None``: the built-in set).
-    """
-
-    revision: str | None = None
-    trust_remote_code: bool = False
-    allow_pickle: bool = False
-    label_map: dict[int, int] | None = None
-    jpeg_draft: bool = True
-    processor_backend: str | None = None
-    templates: tuple[str, ...] | None = None
+__all__ = ["LoadOptions", "LogitsModule", "ModelSpec"]
 
 
 @dataclass
@@ -63,6 +41,7 @@ class ModelSpec:
     revision: str | None = None
     commit: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    file_hashes: dict[str, str] = field(default_factory=dict)
 
     def load(self, device: torch.device | str = "cpu") -> torch.nn.Module:
         """Load the weights (float32, eval mode) onto ``device``; the module maps pixels to logits."""

@@ -8,6 +8,7 @@ transform at the test size (``resolve_data_config(..., use_test_size=True)``).
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -38,7 +39,7 @@ def data_config(config: dict[str, Any]) -> dict[str, Any]:
     return timm.data.resolve_data_config(pretrained_cfg=pretrained_cfg, use_test_size=True)
 
 
-def preprocessing_from_data_config(cfg: dict[str, Any], *, jpeg_draft: bool = True) -> Preprocessing | None:
+def preprocessing_from_data_config(cfg: dict[str, Any], *, jpeg_draft: bool = False) -> Preprocessing | None:
     """timm's eval transform (``transforms_imagenet_eval``) as a ``Preprocessing``, when it is a plain one.
 
     >>> p = preprocessing_from_data_config({"input_size": (3, 224, 224), "interpolation": "bicubic",
@@ -72,6 +73,41 @@ def preprocessing_from_data_config(cfg: dict[str, Any], *, jpeg_draft: bool = Tr
     )
 
 
+def weights_file(folder: Path) -> Path | None:
+    """The checkpoint ``timm.create_model("local-dir:...", pretrained=True)`` reads from ``folder``.
+
+    timm takes the first of its preferred names that exists (``model.safetensors``, then
+    ``pytorch_model.bin``, ...), else the first file by extension; the safety check must
+    look at that file, not at whether some safetensors file lies beside it.
+    """
+    from timm.models import _hub
+
+    for name in getattr(_hub, "_PREFERRED_FILES", ("model.safetensors", "pytorch_model.bin")):
+        if (folder / name).is_file():
+            return folder / name
+    for ext in getattr(_hub, "_EXT_PRIORITY", (".safetensors", ".pth", ".pth.tar", ".bin")):
+        found = sorted(folder.glob(f"*{ext}"))
+        if found:
+            return found[0]
+    return None
+
+
+def _pickle_refused(ref: str, name: str) -> str:
+    return (
+        f"{ref}: timm would load the pickled weights {name}. Pickled weights are refused by default; "
+        "pass --allow-pickle to load them (read with weights_only, no code runs) if you trust the source."
+    )
+
+
+def check_weights_file(folder: Path, ref: str) -> None:
+    """Refuse a timm folder whose weights timm would read from a pickle (``--allow-pickle`` lifts it)."""
+    found = weights_file(folder)
+    if found is None:
+        raise ModelLoadError(f"{ref} has no weights file (model.safetensors) for timm to load")
+    if not found.name.endswith(".safetensors"):
+        raise ModelLoadError(_pickle_refused(ref, found.name))
+
+
 def _labels(config: dict[str, Any]) -> tuple[int, list[str] | None]:
     pretrained_cfg = config.get("pretrained_cfg") or {}
     num = config.get("num_classes", pretrained_cfg.get("num_classes"))
@@ -90,11 +126,11 @@ def timm_spec(source: ModelSource, options: LoadOptions, config: dict[str, Any])
     label_space = resolve_label_space(num_classes, names, model=source.ref, label_map=options.label_map)
     cfg = data_config(config)
     reference = timm.data.create_transform(**cfg, is_training=False)
-    if not options.allow_pickle and not source.has_safetensors():
-        raise ModelLoadError(
-            f"{source.ref} has no safetensors weights. Pickled weights are refused by default; pass "
-            "--allow-pickle to load them (read with weights_only, no code runs) if you trust the source."
-        )
+    if not options.allow_pickle:
+        if source.is_local:
+            check_weights_file(source.local_dir, source.ref)
+        elif not source.has_safetensors():
+            raise ModelLoadError(_pickle_refused(source.ref, "pytorch_model.bin"))
 
     def loader(device: torch.device) -> torch.nn.Module:
         if source.is_local:
@@ -104,11 +140,15 @@ def timm_spec(source: ModelSource, options: LoadOptions, config: dict[str, Any])
             if weights is None:
                 weights = source.file("pytorch_model.bin")
             folder = weights.parent
+        if not options.allow_pickle:
+            check_weights_file(folder, source.ref)  # the file timm is about to read
         try:
-            # local-dir: timm reads config.json there and prefers .safetensors over pickles.
             return timm.create_model(f"local-dir:{folder}", pretrained=True)
         except Exception as err:
-            raise ModelLoadError(f"timm cannot build {source.ref}: {err}") from err
+            raise ModelLoadError(
+                f"timm cannot build {source.ref} ({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}); "
+                "is the weights file complete? Save or download the model again"
+            ) from err
 
     return ModelSpec(
         model=source.ref,

@@ -39,7 +39,7 @@ def _triple(value: Any, default: float) -> tuple[float, float, float]:
     return values if len(values) == 3 else (values[0],) * 3
 
 
-def preprocessing_from_processor(processor: Any, *, jpeg_draft: bool = True) -> Preprocessing | None:
+def preprocessing_from_processor(processor: Any, *, jpeg_draft: bool = False) -> Preprocessing | None:
     """Read an image processor's eval transform into a ``Preprocessing``; ``None`` if it has other steps.
 
     Only the generic resize -> center crop -> rescale -> normalise chain (plus ConvNeXt's
@@ -129,9 +129,17 @@ def load_weights(auto_class: Any, source: ModelSource, options: LoadOptions, *, 
     except ValueError as err:
         if "trust_remote_code" in str(err):
             raise _remote_code_error(source, err) from None
-        raise ModelLoadError(f"cannot load {source.ref} as {what}: {err}") from err
-    except OSError as err:
-        raise ModelLoadError(f"cannot load {source.ref} as {what}: {err}") from err
+        raise ModelLoadError(f"cannot load {source.ref} as {what}: {_first_line(err)}") from err
+    except Exception as err:  # a truncated or corrupt weights file, a config that does not fit them
+        raise ModelLoadError(
+            f"cannot load the weights of {source.ref} as {what} ({type(err).__name__}: {_first_line(err)}); "
+            "is the weights file complete? Save or download the model again"
+        ) from err
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__
 
 
 def processor_reference(processor: Any):
@@ -174,17 +182,33 @@ def transformers_spec(source: ModelSource, options: LoadOptions, config: dict[st
         model = load_weights(AutoModelForImageClassification, source, options, what="an image classifier")
         return LogitsModule(model)
 
+    architecture = (config.get("architectures") or [type(hf_config).__name__])[0]
+    return processor_spec(
+        source, options, processor, adapter="transformers", label_space=label_space, loader=loader,
+        info={"architecture": architecture},
+    )  # fmt: skip
+
+
+def processor_spec(
+    source: ModelSource,
+    options: LoadOptions,
+    processor: Any,
+    *,
+    adapter: str,
+    label_space: Any,
+    loader: Any,
+    info: dict[str, Any],
+) -> ModelSpec:
+    """The ``ModelSpec`` of a model whose preprocessing is a transformers image processor
+    (classifiers and zero-shot dual encoders alike)."""
     return ModelSpec(
         model=source.ref,
-        adapter="transformers",
+        adapter=adapter,
         label_space=label_space,
         preprocessing=preprocessing_from_processor(processor, jpeg_draft=options.jpeg_draft),
         reference_transform=processor_reference(processor),
         loader=loader,
         revision=source.revision,
         commit=source.commit(),
-        info={
-            "architecture": (config.get("architectures") or [type(hf_config).__name__])[0],
-            "processor": type(processor).__name__,
-        },
+        info={**info, "processor": type(processor).__name__},
     )

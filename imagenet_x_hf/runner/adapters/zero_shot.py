@@ -24,8 +24,7 @@ from imagenet_x_hf.runner.adapters.transformers_adapter import (
     check_weights_format,
     load_processor,
     load_weights,
-    preprocessing_from_processor,
-    processor_reference,
+    processor_spec,
 )
 from imagenet_x_hf.runner.labels import resolve_label_space
 
@@ -112,8 +111,6 @@ def zero_shot_spec(source: ModelSource, options: LoadOptions, config: dict[str, 
     from transformers import AutoModel, AutoTokenizer
 
     templates = tuple(options.templates or TEMPLATES)
-    if any("{}" not in t for t in templates):
-        raise ModelLoadError("every zero-shot template needs a '{}' where the class name goes")
     model_type = str(config.get("model_type", ""))
     label_space = resolve_label_space(1000, None, model=source.ref, label_map=options.label_map)
     processor = load_processor(source, options)
@@ -141,18 +138,15 @@ def zero_shot_spec(source: ModelSource, options: LoadOptions, config: dict[str, 
         )
         return ZeroShotClassifier(model, emb)
 
-    return ModelSpec(
-        model=source.ref,
+    return processor_spec(
+        source,
+        options,
+        processor,
         adapter="zero-shot",
         label_space=label_space,
-        preprocessing=preprocessing_from_processor(processor, jpeg_draft=options.jpeg_draft),
-        reference_transform=processor_reference(processor),
         loader=loader,
-        revision=source.revision,
-        commit=source.commit(),
         info={
             "architecture": (config.get("architectures") or [model_type])[0],
-            "processor": type(processor).__name__,
             "templates": list(templates),
             "class_names": "imagenet_x_hf.schema.CLASS_NAMES without the (wnid) suffix",
         },

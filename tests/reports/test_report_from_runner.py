@@ -7,6 +7,7 @@ most factors then have no image, which is the case a real card must also survive
 from __future__ import annotations
 
 import json
+import shutil
 import warnings
 
 import pytest
@@ -19,26 +20,12 @@ N_IMAGES = 37
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    import torch
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
+def run_dir(tmp_path_factory, model_dirs):
     from imagenet_x_hf.testing import make_synthetic_imagenet
 
     root = tmp_path_factory.mktemp("runner")
-    torch.manual_seed(0)
-    config = ViTConfig(
-        image_size=32,
-        patch_size=8,
-        hidden_size=32,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        intermediate_size=64,
-        num_labels=1000,
-    )
-    model = root / "tiny-vit"
-    ViTForImageClassification(config).save_pretrained(model)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(model)
+    model = root / "tiny-vit"  # the card names a local model by its folder
+    shutil.copytree(model_dirs["vit"], model)  # the shared tiny ViT of tests/conftest.py
     source = make_synthetic_imagenet(root / "imagenet", layout="val_flat", n=N_IMAGES, size=(48, 40))
     out = root / "tiny-vit-run"
     argv = ["evaluate", "--model", str(model), "--imagenet", str(source), "--output", str(out)]

@@ -11,8 +11,7 @@ import subprocess
 import pyarrow.parquet as pq
 import pytest
 
-from imagenet_x_hf.runner import RunOptions, RunStateError, evaluate_model
-from imagenet_x_hf.runner import LoadOptions, faults
+from imagenet_x_hf.runner import LoadOptions, RunOptions, RunStateError, evaluate_model, faults
 from imagenet_x_hf.runner.faults import ENV, InjectedFault
 
 

@@ -80,6 +80,15 @@ class ModelSource:
 
         try:
             return Path(hf_hub_download(self.ref, name, revision=self.revision))
+        except LocalEntryNotFoundError:
+            # offline (HF_HUB_OFFLINE=1, or no network) and not in the local cache
+            if not required:
+                return None
+            raise ModelLoadError(
+                f"{self.ref} is not a local folder, and the Hub model {self.ref} is not in the local "
+                f"cache ({name} missing) while the Hub cannot be reached; download it once with "
+                f"network access (hf download {self.ref}) or pass the folder it was saved in"
+            ) from None
         except EntryNotFoundError:
             if required:
                 raise ModelLoadError(f"the Hub model {self.ref} has no {name}") from None
@@ -89,13 +98,6 @@ class ModelSource:
                 f"cannot find the Hub model {self.ref}"
                 + (f" at revision {self.revision}" if self.revision else "")
                 + f" ({type(err).__name__}); check the id, or log in for a gated/private model"
-            ) from None
-        except LocalEntryNotFoundError:
-            # offline (HF_HUB_OFFLINE=1, or no network) and not in the local cache
-            raise ModelLoadError(
-                f"{self.ref} is not a local folder, and the Hub model {self.ref} is not in the local "
-                f"cache ({name} missing) while the Hub cannot be reached; download it once with "
-                f"network access (hf download {self.ref}) or pass the folder it was saved in"
             ) from None
         except Exception as err:  # network, permissions, ...: say what was asked for
             raise ModelLoadError(f"cannot fetch {name} of the Hub model {self.ref}: {err}") from None

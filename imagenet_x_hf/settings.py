@@ -596,3 +596,36 @@ class RunOptions:
     def cli_args(self) -> list[str]:
         """The ``imagenet-x evaluate`` options that reproduce these settings (defaults left out)."""
         return cli_args(self)
+
+
+def _with_scoring_shortcuts(cls: type) -> type:
+    """Let ``RunOptions(which_factor="multi")`` mean ``RunOptions(scoring=ScoringOptions(which_factor="multi"))``,
+    and make an unknown keyword a ``SettingsError`` that lists the known ones.
+
+    >>> RunOptions(which_factor="multi").scoring.which_factor
+    'multi'
+    >>> RunOptions(which_factor="both")
+    Traceback (most recent call last):
+    ...
+    imagenet_x_hf.settings.SettingsError: which_factor must be one of 'top', 'multi', not 'both'
+    """
+    init = cls.__init__
+    own = {f.name for f in dataclasses.fields(cls)}
+    scoring = {f.name for f in dataclasses.fields(ScoringOptions)}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        unknown = sorted(set(kwargs) - own - scoring)
+        if unknown:
+            raise SettingsError(f"unknown run settings {unknown}; known: {sorted(own | scoring)}")
+        moved = {k: kwargs.pop(k) for k in sorted(set(kwargs) & scoring)}
+        base = kwargs.get("scoring", ScoringOptions())
+        if moved and isinstance(base, ScoringOptions):
+            kwargs["scoring"] = dataclasses.replace(base, **moved)
+        init(self, *args, **kwargs)
+
+    __init__.__doc__ = init.__doc__
+    cls.__init__ = __init__
+    return cls
+
+
+_with_scoring_shortcuts(RunOptions)

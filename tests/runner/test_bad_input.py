@@ -127,7 +127,7 @@ def _cases(ctx) -> dict[str, Case]:
 CASES = [
     "output is a file",
     "output under a file",
-    "corrupt safetensors",
+    pytest.param("corrupt safetensors", marks=pytest.mark.slow),
     "negative workers",
     "zero batch size",
     "zero shard size",
@@ -137,7 +137,7 @@ CASES = [
     "local model path that does not exist",
     "uncached Hub model offline",
     "images missing without --allow-missing",
-    "not an ImageNet folder, with --allow-missing",
+    pytest.param("not an ImageNet folder, with --allow-missing", marks=pytest.mark.slow),
     "no ImageNet source",
     "zero-shot template without {}",
     "revision of a local folder",

@@ -21,6 +21,7 @@ def test_help_has_argument_groups(capsys):
     assert "--trust-remote-code" in text and "--label-map" in text and "--models-file" in text
 
 
+@pytest.mark.slow
 def test_single_model_json(model_dirs, imagenet_source, tmp_path, capsys):
     code = main(
         ["evaluate", "--model", str(model_dirs["timm"]), "--imagenet", str(imagenet_source), "--allow-missing",
@@ -64,6 +65,7 @@ def test_bulk_records_a_failure_and_goes_on(model_dirs, dataset, tmp_path, tiny)
         assert (tmp_path / "bulk" / folder / "results.json").is_file()
 
 
+@pytest.mark.slow
 def test_models_file_via_cli(model_dirs, imagenet_source, tmp_path, capsys):
     listing = tmp_path / "models.txt"
     listing.write_text(f"# two models\n{model_dirs['vit']}\n\n{tmp_path / 'missing-model'}  # not there\n")

@@ -56,6 +56,7 @@ def test_killed_twice_then_resumed_equals_uninterrupted(
     assert (out / "predictions.csv").read_bytes() == (tmp_path / "clean" / "predictions.csv").read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_predicts_only_missing_shards(model_dirs, dataset, tmp_path):
     out = tmp_path / "run"
     evaluate_model(str(model_dirs["vit"]), out, options=_options(), dataset=dataset)
@@ -70,6 +71,7 @@ def test_resume_predicts_only_missing_shards(model_dirs, dataset, tmp_path):
     assert pq.read_table(out / "predictions.parquet").equals(clean)
 
 
+@pytest.mark.slow
 def test_other_settings_refuse_to_resume_until_overwrite(model_dirs, dataset, tmp_path):
     out = tmp_path / "run"
     evaluate_model(str(model_dirs["vit"]), out, options=_options(), dataset=dataset)
@@ -113,6 +115,7 @@ def _resave_weights(folder, tiny, seed):
     model.save_pretrained(folder)
 
 
+@pytest.mark.slow
 def test_weights_overwritten_in_place_between_kill_and_restart(tiny, dataset, tmp_path, monkeypatch):
     model = tiny.build_vit(tmp_path / "vit")
     out = tmp_path / "run"
@@ -159,6 +162,7 @@ def test_label_map_contents_changed(model_dirs, dataset, tmp_path, monkeypatch):
     assert len(_shards(out)) == 2
 
 
+@pytest.mark.slow
 def test_processor_config_changed(tiny, dataset, tmp_path):
     model = tiny.build_vit(tmp_path / "vit")
     out = tmp_path / "run"

@@ -25,7 +25,11 @@ def _into_hub_cache(folder, repo_id):
 
 
 @pytest.mark.parametrize(
-    "name,repo_id,adapter", [("vit", "tiny-org/vit", "transformers"), ("timm", "timm/tiny-resnet10t", "timm")]
+    "name,repo_id,adapter",
+    [
+        ("vit", "tiny-org/vit", "transformers"),
+        pytest.param("timm", "timm/tiny-resnet10t", "timm", marks=pytest.mark.slow),
+    ],
 )
 def test_hub_id_from_cache(model_dirs, dataset, tmp_path, name, repo_id, adapter):
     _into_hub_cache(model_dirs[name], repo_id)

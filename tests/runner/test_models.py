@@ -25,7 +25,7 @@ def assert_same(table, ref):
     np.testing.assert_array_equal(np.array(table["top5_classes"]), ref["top5_classes"])
 
 
-@pytest.mark.parametrize("path", ["auto", "reference"])
+@pytest.mark.parametrize("path", ["auto", pytest.param("reference", marks=pytest.mark.slow)])
 def test_vit_equals_per_image_processor_loop(model_dirs, dataset, tmp_path, path, reference):
     results, table = run(model_dirs["vit"], dataset, tmp_path, preprocessing=path)
     assert results["run"]["preprocessing"]["path"] == ("fast" if path == "auto" else "reference")
@@ -33,12 +33,14 @@ def test_vit_equals_per_image_processor_loop(model_dirs, dataset, tmp_path, path
     assert_same(table, reference.transformers_predictions(model_dirs["vit"], dataset))
 
 
+@pytest.mark.slow
 def test_vit_with_pil_processor_backend(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["vit"], dataset, tmp_path, load=LoadOptions(processor_backend="pil"))
     assert results["run"]["preprocessing"]["resolved"]["kernel"] == "pil"
     assert_same(table, reference.transformers_predictions(model_dirs["vit"], dataset, backend="pil"))
 
 
+@pytest.mark.slow
 def test_cnn_with_imagenet_label_names(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["resnet"], dataset, tmp_path)
     assert results["run"]["label_space"]["check"].startswith("label names match the ImageNet classes at 1000")
@@ -46,12 +48,14 @@ def test_cnn_with_imagenet_label_names(model_dirs, dataset, tmp_path, reference)
     assert_same(table, reference.transformers_predictions(model_dirs["resnet"], dataset))
 
 
+@pytest.mark.slow
 def test_1001_label_model_drops_background(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["resnet1001"], dataset, tmp_path)
     assert results["run"]["label_space"]["kind"] == "imagenet-1k+background"
     assert_same(table, reference.transformers_predictions(model_dirs["resnet1001"], dataset, drop_first=True))
 
 
+@pytest.mark.slow
 def test_timm_model_uses_timm_eval_transform(model_dirs, dataset, tmp_path, reference):
     results, table = run(model_dirs["timm"], dataset, tmp_path)
     assert results["run"]["adapter"] == "timm"
@@ -59,6 +63,7 @@ def test_timm_model_uses_timm_eval_transform(model_dirs, dataset, tmp_path, refe
     assert_same(table, reference.timm_predictions(model_dirs["timm"], dataset))
 
 
+@pytest.mark.slow
 def test_zero_shot_clip_equals_transformers_pipeline(model_dirs, dataset, tmp_path, reference, tiny):
     from transformers import pipeline
 

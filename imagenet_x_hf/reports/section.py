@@ -87,9 +87,12 @@ def settings_text(results: Mapping) -> dict[str, str]:
     }
     if coverage.get("annotated") is not None and coverage.get("used") is not None:
         missing = coverage.get("missing") or 0
+        no_real = coverage.get("real_empty_excluded") or 0
+        why = [f"{missing:,} had no prediction"] if missing else []
+        why += [f"{no_real:,} have no ReaL labels"] if no_real else []
         out["coverage"] = (
             f"{coverage['used']:,} of the {coverage['annotated']:,} annotated {split} images were scored"
-            + (f" ({missing:,} had no prediction)" if missing else "")
+            + (f" ({'; '.join(why)})" if why else "")
         )
     else:
         out["coverage"] = f"{int(results['images']):,} annotated {split} images were scored"

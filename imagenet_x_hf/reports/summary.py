@@ -242,10 +242,13 @@ def format_ratio(value: float | None) -> str:
 
 
 def _end(value: float) -> str:
-    # An end that rounds to 1.00 but is not 1 keeps a third decimal, so that an interval
-    # above 1 never reads "1.00–...".
-    text = f"{value:.2f}"
-    return f"{value:.3f}" if text == "1.00" and abs(value - 1) > TOLERANCE else text
+    # An end that rounds to 1 but is not 1 gets as many decimals as it takes to differ from 1,
+    # so that an interval above 1 never reads "1.00–..." (or "1.000–...").
+    for digits in range(2, 8):
+        text = f"{value:.{digits}f}"
+        if float(text) != 1 or abs(value - 1) <= TOLERANCE:
+            return text
+    return text
 
 
 def format_interval(row: FactorRow) -> str:
@@ -253,6 +256,8 @@ def format_interval(row: FactorRow) -> str:
 
     >>> format_interval(FactorRow("pose", 10, 5, 0.5, 1.3, 1.0036, 1.62))
     '1.004–1.62'
+    >>> format_interval(FactorRow("pose", 10, 5, 0.5, 1.3, 1.00031, 1.62)), format_interval(FactorRow("pose", 10, 5, 0.5, 1.0, 1.0, 1.0))
+    ('1.0003–1.62', '1.00–1.00')
     """
     if not row.has_interval:
         return "n/a"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
@@ -20,8 +21,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument(
-        "inputs", nargs="+", metavar="RUN_OR_CSV", help="run directories or predictions files (two or more)"
+        "inputs", nargs="*", metavar="RUN_OR_CSV", help="run directories or predictions files (two or more)"
     )
+    add_examples_option(p)
     p.add_argument(
         "--baseline", metavar="NAME", help="the model the others are compared to (default: the first input)"
     )
@@ -42,7 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.reports.inputs import load_model_results
 
     options = scoring_options(args)
-    models = [load_model_results(path, **options) for path in args.inputs]
+    models = [
+        load_model_results(path, **options) for path in with_examples(args.inputs, args, what="RUN_OR_CSV")
+    ]
     report = compare_models(models, baseline=args.baseline, paired=not args.no_paired)
     if args.plot:
         from imagenet_x_hf.reports.plots import plot_comparison, save_figure

@@ -41,7 +41,7 @@ def with_examples(inputs: list[str] | None, args: argparse.Namespace, *, what: s
     if getattr(args, "example", None):
         names = [args.example]
     if names:
-        inputs += [str(p) for p in example_predictions(names)]
+        inputs += [str(p) for p in example_predictions(names, zoo_dir=getattr(args, "zoo_dir", None))]
     if not inputs:
         raise ImageNetXError(
             f"no input given; pass one or more {what} or --examples (the authors' released predictions)"

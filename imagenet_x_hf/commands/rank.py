@@ -81,8 +81,11 @@ def format_placement(placement: dict) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.reports.inputs import load_model_results
-    from imagenet_x_hf.zoo import load_zoo, place
+    from imagenet_x_hf.zoo import ZooError, load_zoo, place
 
+    bad = [p for p in args.plot or [] if not p.lower().endswith((".png", ".svg"))]
+    if bad:
+        raise ZooError(f"cannot write a figure to {bad[0]!r}; give a .png or .svg path")
     inputs = with_examples(args.inputs, args, what="RUN_OR_PREDICTIONS")
     zoo = load_zoo(args.zoo_dir)
     options = scoring_options(args)

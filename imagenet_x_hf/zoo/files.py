@@ -249,3 +249,47 @@ def example_predictions(
         raise ZooError(f"unknown example model(s) {unknown}; pass some of {list(EXAMPLE_MODELS)}")
     source = resolve_source(zoo_dir, cache_dir=cache_dir, base_url=base_url)
     return [fetch(example_relative_path(n), source) for n in names]
+
+
+# Parsed tables and fitted trends are kept beside the downloads, so that a new process
+# starts from arrays instead of CSV text. They derive from files whose hashes are
+# fixed in this package (and checked on every first use), so the hashes key them;
+# bump DERIVED_VERSION whenever what is derived changes.
+DERIVED_VERSION = 1
+
+
+def derived_path(source: ZooSource, name: str) -> Path:
+    """Where a derived array file (``name``) for the pinned release lives."""
+    key = hashlib.sha256("".join(sorted(SHA256.values())).encode()).hexdigest()[:12]
+    return source.cache_dir / "derived" / f"{name}-{key}-v{DERIVED_VERSION}.npz"
+
+
+def load_derived(path: Path) -> dict | None:
+    """The arrays of a derived file, or None when absent or unreadable (it is rebuilt then)."""
+    import numpy as np
+
+    if not path.is_file():
+        return None
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def save_derived(path: Path, arrays: dict) -> None:
+    """Write a derived file atomically; a cache that cannot be written is skipped (it only saves time)."""
+    import numpy as np
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                np.savez(out, **arrays)
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from imagenet_x_hf.schema import FACTORS
-from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError
+from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError, derived_path, load_derived, save_derived
 from imagenet_x_hf.zoo.table import Zoo, ZooSlice, load_zoo
 from imagenet_x_hf.zoo.trend import BANDWIDTH, NEIGHBOURS, Trend, fit_quality, fit_trend
 
@@ -45,13 +45,13 @@ _WHICH = {"top", "multi"}
 class Reference:
     """What ranking against one zoo slice needs, computed once: the trend and sorted zoo values."""
 
-    def __init__(self, zoo_slice: ZooSlice):
+    def __init__(self, zoo_slice: ZooSlice, trend: Trend | None = None):
         use = zoo_slice.use
         self.slice = zoo_slice
         self.names = zoo_slice.model[use]
         self.accuracy = zoo_slice.accuracy[use]
         self.error_ratio = zoo_slice.error_ratio[use]
-        self.trend: Trend = fit_trend(self.accuracy, self.error_ratio)
+        self.trend: Trend = fit_trend(self.accuracy, self.error_ratio) if trend is None else trend
         self.expected = self.trend.expected(self.accuracy)
         self.excess = self.error_ratio - self.expected
         self.excess_sorted = [np.sort(col[np.isfinite(col)]) for col in self.excess.T]
@@ -72,9 +72,19 @@ class Reference:
 
 
 def reference(zoo_slice: ZooSlice) -> Reference:
-    """The cached :class:`Reference` of a zoo slice."""
+    """The cached :class:`Reference` of a zoo slice (its fitted trend is also kept beside the downloads)."""
     if "reference" not in zoo_slice._cache:
-        zoo_slice._cache["reference"] = Reference(zoo_slice)
+        source = zoo_slice._cache.get("source")
+        trend = None
+        path = (
+            derived_path(source, f"trend-{zoo_slice.which_factor}-{zoo_slice.error_type}") if source else None
+        )
+        if path is not None:
+            trend = Trend.from_arrays(load_derived(path))
+        ref = Reference(zoo_slice, trend)
+        if path is not None and trend is None:
+            save_derived(path, ref.trend.to_arrays())
+        zoo_slice._cache["reference"] = ref
     return zoo_slice._cache["reference"]
 
 
@@ -212,5 +222,6 @@ def zoo_block(results: Mapping, *, zoo_dir: str | os.PathLike | None = None) -> 
     """
     try:
         return place(results, zoo_dir=zoo_dir)
-    except ZooError as err:
+    except (ZooError, KeyError, TypeError, ValueError, OSError) as err:
+        # a finished run must still write its results: the block says what went wrong instead
         return {"skipped": True, "note": f"not placed among the ImageNet-X zoo: {err}"}

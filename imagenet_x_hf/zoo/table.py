@@ -41,8 +41,12 @@ from imagenet_x_hf.zoo.files import (
     WHICH_FACTOR_FOLDERS,
     ZooError,
     ZooSource,
+    derived_path,
     fetch,
+    load_derived,
+    relative_path,
     resolve_source,
+    save_derived,
     table_files,
 )
 
@@ -311,19 +315,40 @@ class Zoo:
             raise ZooError(f"unknown error_type {error_type!r}; pass one of {ERROR_TYPE_FOLDERS}")
         key = (which_factor, error_type)
         if key not in self._slices:
-            self._slices[key] = self._build(which_factor, error_type)
+            built = self._build(which_factor, error_type)
+            built._cache["source"] = self.source  # where derived arrays (the fitted trend) are kept
+            self._slices[key] = built
         return self._slices[key]
 
     def _build(self, which_factor: str, error_type: str) -> ZooSlice:
-        from imagenet_x_hf.zoo.files import relative_path
+        paths = table_files(self.source, which_factor, error_type)  # fetched and hash-checked
+        fetch(MODEL_TYPES_FILE, self.source)
+        derived = derived_path(self.source, f"table-{which_factor}-{error_type}")
+        arrays = load_derived(derived)
+        if arrays is None:
+            arrays = self._parse(paths, which_factor, error_type)
+            save_derived(derived, arrays)
+        return ZooSlice(
+            which_factor=which_factor,
+            error_type=error_type,
+            model=arrays["model"].astype(object),
+            group=arrays["group"].astype(object),
+            model_type=np.array([t or None for t in arrays["model_type"].tolist()], dtype=object),
+            accuracy=arrays["accuracy"],
+            factor_accuracy=arrays["factor_accuracy"],
+            worst_factor=arrays["worst_factor"],
+            worst_100_classes=arrays["worst_100_classes"],
+            settings={k: arrays[f"setting_{k}"] for k in SETTINGS},
+            use=arrays["use"],
+            files={g: str(p) for g, p in paths.items()},
+        )
 
-        paths = table_files(self.source, which_factor, error_type)
+    def _parse(self, paths: dict[str, Path], which_factor: str, error_type: str) -> dict[str, np.ndarray]:
+        """The CSV tables of one which_factor x error_type as plain arrays (no Python objects)."""
         types = self.model_types()
         parts = {g: _read_table(p, relative_path(which_factor, error_type, g)) for g, p in paths.items()}
         model = np.concatenate([parts[g]["model"] for g in GROUPS])
-        group = np.concatenate([np.full(len(parts[g]["model"]), g, dtype=object) for g in GROUPS])
         accuracy = np.concatenate([parts[g]["average"] for g in GROUPS])
-        factor_accuracy = np.stack([np.concatenate([parts[g][f] for g in GROUPS]) for f in FACTORS], axis=1)
         seen: set[str] = set()
         use = np.zeros(len(model), dtype=bool)
         for i, name in enumerate(model):
@@ -331,24 +356,23 @@ class Zoo:
                 use[i] = True
                 seen.add(name)
         parsed = [settings_from_name(n) for n in model]
-        settings = {
-            k: np.array([np.nan if p[k] is None else float(p[k]) for p in parsed], dtype=np.float64)
-            for k in SETTINGS
+        arrays = {
+            "model": model.astype(str),
+            "group": np.concatenate([np.full(len(parts[g]["model"]), g) for g in GROUPS]).astype(str),
+            "model_type": np.array([types.get(n) or "" for n in model], dtype=str),
+            "accuracy": accuracy,
+            "factor_accuracy": np.stack(
+                [np.concatenate([parts[g][f] for g in GROUPS]) for f in FACTORS], axis=1
+            ),
+            "worst_factor": np.concatenate([parts[g]["worst_factor"] for g in GROUPS]),
+            "worst_100_classes": np.concatenate([parts[g]["worst_100_classes"] for g in GROUPS]),
+            "use": use,
         }
-        return ZooSlice(
-            which_factor=which_factor,
-            error_type=error_type,
-            model=model,
-            group=group,
-            model_type=np.array([types.get(n) for n in model], dtype=object),
-            accuracy=accuracy,
-            factor_accuracy=factor_accuracy,
-            worst_factor=np.concatenate([parts[g]["worst_factor"] for g in GROUPS]),
-            worst_100_classes=np.concatenate([parts[g]["worst_100_classes"] for g in GROUPS]),
-            settings=settings,
-            use=use,
-            files={g: str(p) for g, p in paths.items()},
-        )
+        for k in SETTINGS:
+            arrays[f"setting_{k}"] = np.array(
+                [np.nan if p[k] is None else float(p[k]) for p in parsed], dtype=np.float64
+            )
+        return arrays
 
     def table(self, which_factor: str | None = None, error_type: str | None = None) -> pa.Table:
         """One pyarrow table of the selected (default: every) which_factor x error_type, long format."""

@@ -93,6 +93,36 @@ class Trend:
     bandwidth: float
     neighbours: int
 
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "grid": self.grid,
+            "mean": self.mean,
+            "spread": self.spread,
+            "fit_se": self.fit_se,
+            "meta": np.array(
+                [*self.accuracy_range, self.n, self.bandwidth, self.neighbours], dtype=np.float64
+            ),
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray] | None) -> Trend | None:
+        """The trend saved by :meth:`to_arrays`, or None when absent or of other settings."""
+        if arrays is None or set(arrays) != {"grid", "mean", "spread", "fit_se", "meta"}:
+            return None
+        low, high, n, bandwidth, neighbours = arrays["meta"].tolist()
+        if bandwidth != BANDWIDTH or neighbours != NEIGHBOURS or len(arrays["grid"]) != GRID:
+            return None
+        return cls(
+            grid=arrays["grid"],
+            mean=arrays["mean"],
+            spread=arrays["spread"],
+            fit_se=arrays["fit_se"],
+            accuracy_range=(low, high),
+            n=int(n),
+            bandwidth=bandwidth,
+            neighbours=int(neighbours),
+        )
+
     def _at(self, values: np.ndarray, accuracy: np.ndarray | float) -> np.ndarray:
         x = np.atleast_1d(logit(accuracy))
         out = np.empty((len(x), values.shape[1]))
@@ -134,23 +164,28 @@ def fit_trend(
     mean = np.empty((grid, error_ratio.shape[1]))
     spread = np.empty_like(mean)
     fit_se = np.empty_like(mean)
+    # Factors with the same missing values share one equivalent kernel (usually all 16 do).
+    finite = np.isfinite(error_ratio)
+    patterns: dict[bytes, list[int]] = {}
     for k in range(error_ratio.shape[1]):
-        y = error_ratio[:, k]
-        ok = np.isfinite(y)
-        wk, xk, yk = w[:, ok], x[ok], y[ok]
+        patterns.setdefault(finite[:, k].tobytes(), []).append(k)
+    for columns in patterns.values():
+        ok = finite[:, columns[0]]
+        wk, xk, yk = w[:, ok], x[ok], error_ratio[np.ix_(ok, columns)]
         d = xk[None, :] - g[:, None]
         s0, s1, s2 = wk.sum(1), (wk * d).sum(1), (wk * d * d).sum(1)
         det = np.where(np.abs(s0 * s2 - s1 * s1) > 1e-12, s0 * s2 - s1 * s1, np.inf)
-        # equivalent kernel: fitted value at grid point j is sum_i l[j, i] * y[i]
+        # equivalent kernel: the fitted value at grid point j is sum_i lk[j, i] * y[i]
         lk = wk * (s2[:, None] - d * s1[:, None]) / det[:, None]
         flat = ~np.isfinite(det)
         if flat.any():  # all neighbours at one accuracy: a local mean
             lk[flat] = wk[flat] / s0[flat, None]
-        mean[:, k] = lk @ yk
-        fitted = np.interp(xk, g, mean[:, k])
-        resid2 = (yk - fitted) ** 2
-        spread[:, k] = np.sqrt((wk @ resid2) / s0)
-        fit_se[:, k] = spread[:, k] * np.sqrt((lk * lk).sum(1))
+        m = lk @ yk  # (G, len(columns))
+        fitted = np.stack([np.interp(xk, g, m[:, j]) for j in range(len(columns))], axis=1)
+        sd = np.sqrt((wk @ (yk - fitted) ** 2) / s0[:, None])
+        mean[:, columns] = m
+        spread[:, columns] = sd
+        fit_se[:, columns] = sd * np.sqrt((lk * lk).sum(1))[:, None]
     return Trend(
         grid=g,
         mean=mean,

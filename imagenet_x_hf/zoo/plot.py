@@ -134,7 +134,8 @@ def plot_placement(
                 linestyle="",
                 color=COLORS[i % len(COLORS)],
                 markersize=8,
-                label=f"{p.get('model') or f'model {i}'} ({p['accuracy']:.3f})",
+                label=f"{p.get('model') or f'model {i}'} "
+                + (f"({p['accuracy']:.3f})" if p["accuracy"] is not None else "(no accuracy)"),
             )
         )
     fig.legend(handles=handles, loc="lower center", ncol=min(len(handles), 4), fontsize=11, frameon=False)

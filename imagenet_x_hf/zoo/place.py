@@ -55,6 +55,8 @@ class Reference:
         self.expected = self.trend.expected(self.accuracy)
         self.excess = self.error_ratio - self.expected
         self.excess_sorted = [np.sort(col[np.isfinite(col)]) for col in self.excess.T]
+        with np.errstate(invalid="ignore"):
+            self.r2 = 1.0 - np.nanvar(self.excess, axis=0) / np.nanvar(self.error_ratio, axis=0)
         order = np.argsort(self.accuracy, kind="mergesort")
         self.accuracy_sorted = self.accuracy[order]
         self.ratio_by_accuracy = self.error_ratio[order]
@@ -135,7 +137,9 @@ def place(
     comparison approximate) and ``factors``: factor -> ``error_ratio`` (with the model's
     own ``error_ratio_interval``), ``expected_error_ratio``, ``excess``, ``excess_interval`` ([low, high]),
     ``band`` ([low, high] of the zoo's prediction band at this accuracy),
-    ``percentile_all``, ``percentile_similar_accuracy``, ``similar_models``.
+    ``percentile_all``, ``percentile_similar_accuracy``, ``similar_models`` and
+    ``trend_r2`` (the share of the zoo's variance of this factor's ratio that the
+    accuracy trend explains).
     """
     _check_results(results)
     zoo = zoo if zoo is not None else load_zoo(zoo_dir)
@@ -185,6 +189,7 @@ def place(
             "percentile_all": _percentile(ref.excess_sorted[k], excess),
             "percentile_similar_accuracy": _percentile(near, ratio),
             "similar_models": len(near),
+            "trend_r2": _none(ref.r2[k]),
         }
     return {
         "model": results.get("model"),

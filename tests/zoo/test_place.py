@@ -21,6 +21,7 @@ KEYS = {
     "percentile_all",
     "percentile_similar_accuracy",
     "similar_models",
+    "trend_r2",
 }
 
 
@@ -51,6 +52,7 @@ def test_spearman_matches_scipy():
 
 def test_place_one_model(zoo, vit_results):
     out = place(vit_results, zoo=zoo)
+    check = adjustment_check(zoo=zoo)
     assert out["model"] == "ViT" and out["zoo"]["models"] == 2501
     assert out["zoo"]["commit"].startswith("6403d41")
     assert out["notes"] == []
@@ -66,6 +68,7 @@ def test_place_one_model(zoo, vit_results):
         assert high - low > (own_high - own_low) * 0.999  # the band only widens the model's interval
         assert 0 <= d["percentile_all"] <= 100 and 0 <= d["percentile_similar_accuracy"] <= 100
         assert d["similar_models"] > 100
+        assert d["trend_r2"] == pytest.approx(check[factor]["r2"])
     # what the zoo says for pose: better models make relatively fewer pose errors
     assert out["factors"]["pose"]["expected_error_ratio"] < 0.8
 

@@ -271,6 +271,9 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
         "",
         "## 3. Augmentation spill-over in the ResNet-50 sweeps",
         "",
+        "Each sweep varies one augmentation's strength. Strength also moves overall accuracy, so "
+        "the raw correlations partly restate accuracy; the adjusted ones (strength against the "
+        "excess over the zoo's accuracy trend) do not. "
         f"Significance: {spill['significance']}.",
         "",
     ]
@@ -293,7 +296,7 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
                 )
             lines.append("")
         else:
-            lines.append("The paper makes no specific claim for this sweep here; the strongest effects:")
+            lines.append("The paper makes no specific claim for this sweep.")
             lines.append("")
         ordered = sorted(d["factors"].items(), key=lambda kv: -abs(kv[1]["adjusted"]["rho"] or 0))
         lines.append(

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
@@ -38,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a predictions file (CSV 'file_name,predicted_class[,predicted_probability]' or Parquet), "
         "scored here (default: none)",
     )
+    add_examples_option(src, single=True)
     card = p.add_argument_group("Model card")
     card.add_argument(
         "--model-card",
@@ -113,6 +115,8 @@ def run(args: argparse.Namespace) -> int:
     # Fail before any work or download when the upload could not happen anyway.
     token = require_token() if args.push else None
 
+    if args.example:
+        args.predictions = with_examples([], args)[0]
     if args.run:
         path = Path(args.run)
         model = (

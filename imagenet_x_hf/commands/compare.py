@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
@@ -23,10 +24,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "inputs",
-        nargs="+",
+        nargs="*",
         metavar="INPUT",
         help="run directories, predictions files or results .json files (two or more models)",
     )
+    add_examples_option(p)
     p.add_argument(
         "--baseline", metavar="NAME", help="the model the others are compared to (default: the first input)"
     )
@@ -50,7 +52,11 @@ def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.reports.inputs import check_scoring_flags, load_all_model_results
 
     options = scoring_options(args)
-    models = [m for path in args.inputs for m in load_all_model_results(path, **options)]
+    models = [
+        m
+        for path in with_examples(args.inputs, args, what="INPUT")
+        for m in load_all_model_results(path, **options)
+    ]
     check_scoring_flags(models, scoring_settings(args))
     paired = not args.no_paired
     notes = []

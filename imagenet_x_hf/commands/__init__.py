@@ -4,7 +4,7 @@ Each module here only declares its arguments (cheap imports, so ``--help`` is
 fast) and imports the library when the command runs.
 """
 
-from imagenet_x_hf.commands import card, compare, evaluate, export_hub, plot, score, stats
+from imagenet_x_hf.commands import card, compare, evaluate, export_hub, plot, report, score, stats
 
 # In the order a user meets them: evaluate a model, score predictions, report, inspect the data.
 COMMANDS = [
@@ -13,6 +13,7 @@ COMMANDS = [
     card.register,
     compare.register,
     plot.register,
+    report.register,
     stats.register,
     export_hub.register,
 ]

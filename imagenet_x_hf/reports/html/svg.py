@@ -46,13 +46,13 @@ def nice_ticks(lo: float, hi: float, *, count: int = 5) -> list[float]:
 
     >>> nice_ticks(0, 2.3)
     [0.0, 0.5, 1.0, 1.5, 2.0]
-    >>> nice_ticks(-0.3, 0.3)
+    >>> nice_ticks(-0.3, 0.3, count=6)
     [-0.3, -0.2, -0.1, 0.0, 0.1, 0.2, 0.3]
     """
     span = max(hi - lo, 1e-12)
-    raw = span / max(count - 1, 1)
-    power = 10 ** math.floor(math.log10(raw))
-    step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
+    power = 10 ** math.floor(math.log10(span / count))
+    # the finest round step that gives at most `count` intervals
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if span / (m * power) <= count + 1e-9)
     first = math.ceil(lo / step - 1e-9)
     ticks = []
     k = first

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from html import escape
 
 WIDTH = 380
-LABEL_W = 118
-VALUE_W = 40
-ROW_H = 20
+LABEL_W = 126
+VALUE_W = 42
+ROW_H = 22
 TOP = 6
 AXIS_H = 34
-FONT = 12
+FONT = 13
 INK = "#1f2328"
 MUTED = "#59636e"
 GRID = "#d8dee4"
@@ -131,7 +131,7 @@ def interval_chart(
         if bars:
             w = max(x(row.value) - x0, 0.0)
             out.append(
-                f'<rect x="{x0}" y="{cy - 6:.1f}" width="{w:.1f}" height="12" fill="{row.color}" rx="1"/>'
+                f'<rect x="{x0}" y="{cy - 7:.1f}" width="{w:.1f}" height="14" fill="{row.color}" rx="1"/>'
             )
         if row.low is not None and row.high is not None:
             a, b = x(row.low), x(row.high)

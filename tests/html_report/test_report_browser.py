@@ -173,6 +173,13 @@ def test_report_in_a_real_browser(report, browser, screen):
     assert all(i["ok"] for i in images), "a thumbnail did not decode"
     assert all(len(i["alt"]) > 20 for i in images)
 
+    # A card of the run shows its top-5; a comparison card both models' predictions and who is right.
+    first = page.locator("#mistakes-gallery li.item").first
+    assert first.locator(".topk li").count() == 5 and first.locator(".topk-name").count() == 1
+    other = page.locator("#compare-1-gallery li.item").first
+    assert [t.split()[0] for t in other.locator(".topk-name").all_inner_texts()] == ["tiny-vit", "half-right"]
+    assert other.locator(".verdict.ok").count() == 1 and other.locator(".verdict.ko").count() == 1
+
     # The factor filter: pick a factor with some but not all images.
     all_cards = _visible(page, "mistakes-gallery")
     counts = {f: sum(f in c["sampled"].split() for c in all_cards) for f in FACTORS}

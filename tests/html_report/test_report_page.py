@@ -246,3 +246,42 @@ def test_results_without_predictions_and_wrong_suffix_are_refused(vit, tmp_path)
     report = build_report(vit, per_factor=1, progress=False, zoo=False)
     with pytest.raises(ResultsFileError, match=r"name the output \*\.html"):
         write_report(report, tmp_path / "report.pdf")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--error-type", "real_class"],
+        ["--error-type", "real_class", "--empty-real", "exclude"],
+        ["--error-type", "metaclass"],
+        ["--keep-prototypes"],
+    ],
+    ids=["real", "real-exclude", "metaclass", "prototypes"],
+)
+def test_the_gallery_follows_the_scoring_settings(vit_csv, tmp_path, capsys, options):
+    # The report joins predictions to annotations itself and refuses to go on unless its
+    # image count and accuracy equal the metric's: passing here means the two agree.
+    out = tmp_path / "r.html"
+    assert main(["report", str(vit_csv), *options, "--per-factor", "2", "-o", str(out), "--no-zoo"]) == 0
+    page = out.read_text()
+    assert cards_of(page) and f"errors: {options[1] if options[0] == '--error-type' else 'class'}" in page
+
+
+def test_the_hint_names_the_runs_own_imagenet_copy(vit, vit_csv, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    results = dict(vit.results, run={"model": "org/vit", "dataset": {"imagenet": "/data/imagenet/val"}})
+    (run / "results.json").write_text(json.dumps(results))
+    (run / "predictions.csv").write_bytes(vit_csv.read_bytes())
+    out = tmp_path / "r.html"
+    assert main(["report", str(run), "-o", str(out), "--per-factor", "1", "--no-zoo"]) == 0
+    page = html.unescape(out.read_text())
+    assert f"imagenet-x report {run} --imagenet /data/imagenet/val --per-factor 1 -o {out}" in page
+    assert "org/vit" in page  # the run's model id in the page's facts
+
+
+def test_source_kinds_of_the_command_are_the_loaders(capsys):
+    from imagenet_x_hf.commands.report import SOURCE_KINDS
+    from imagenet_x_hf.loaders import KINDS
+
+    assert SOURCE_KINDS == KINDS

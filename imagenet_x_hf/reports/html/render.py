@@ -332,4 +332,4 @@ def render_page(
         "css": _asset("report.css"),
         "js": _asset("report.js"),
     }
-    return _environment().get_template("report.html.j2").render(**context)
+    return _environment().get_template("report.html.j2").render(**context).lstrip()

@@ -332,11 +332,13 @@ def build_report(
     if not 16 <= int(thumbnail_size) <= 512:
         raise ResultsFileError(f"thumbnail_size must be 16 to 512 pixels, not {thumbnail_size!r}")
     for m in (model, *compare):
-        if m.predictions_path is None and m._predictions is None:
+        try:
+            m.predictions()
+        except ResultsFileError as err:
             raise ResultsFileError(
                 f"{str(m.source)!r} holds results only, and the report needs its predictions to show "
                 "images: pass the run directory (with predictions.parquet) or the predictions file"
-            )
+            ) from err
     seconds: dict[str, float] = {}
     start = time.perf_counter()
     models = [model, *compare]

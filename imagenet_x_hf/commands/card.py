@@ -91,6 +91,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     card.add_argument(
         "--no-chart", action="store_true", help="do not write or embed the chart (default: chart)"
     )
+    card.add_argument(
+        "--no-zoo",
+        action="store_true",
+        help="leave out the sentence placing the model among the authors' ~2,500 released models "
+        "(default: included when the zoo tables are cached, downloadable or named by IMAGENET_X_ZOO)",
+    )
     add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print a JSON summary (default: one line of text)")
     p.set_defaults(func=run)
@@ -129,6 +135,10 @@ def run(args: argparse.Namespace) -> int:
     else:
         model = load_model_results(args.predictions, name=args.model_name, **scoring_options(args))
         folder = Path.cwd()
+    if "zoo" not in model.results and not args.no_zoo:
+        from imagenet_x_hf.zoo import zoo_block
+
+        model.results["zoo"] = zoo_block(model.results)  # a note instead when the tables cannot be had
     card_path = Path(args.model_card) if args.model_card else folder / "model_card" / "README.md"
     hub = read_hub_card(args.repo_id, revision=args.revision, token=token) if args.repo_id else None
     kind, source = model.kind, model.source

@@ -53,6 +53,15 @@ _METHOD_TEXT = {
 }
 
 
+def method_text(method: str | None) -> str:
+    """An interval method's identifier said in words (the identifier itself when unknown).
+
+    >>> method_text("koopman-score-risk-ratio")[:43]
+    'a score interval for the ratio of two propo'
+    """
+    return _METHOD_TEXT.get(method or "", method or "method not recorded")
+
+
 def settings_text(results: Mapping) -> dict[str, str]:
     """The scoring settings of a RESULTS dict, each said in words."""
     from imagenet_x_hf.reports.summary import scoring_settings

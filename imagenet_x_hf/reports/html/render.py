@@ -17,6 +17,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from imagenet_x_hf.reports.html import svg
+from imagenet_x_hf.reports.section import method_text
 from imagenet_x_hf.reports.summary import (
     ACCURACY_NAMES,
     factor_label,
@@ -64,12 +65,13 @@ def _asset(name: str) -> Markup:
 
 
 def emphasis(text: str) -> Markup:
-    """Markdown ``*word*`` emphasis of the summary sentences as ``<em>``, everything else escaped.
+    """Markdown ``**strong**`` and ``*word*`` emphasis of the summary sentences as HTML, everything else escaped.
 
-    >>> str(emphasis("fails on *pose* <b>"))
-    'fails on <em>pose</em> &lt;b&gt;'
+    >>> str(emphasis("**Top-1 accuracy: 76.8%** fails on *pose* <b>"))
+    '<strong>Top-1 accuracy: 76.8%</strong> fails on <em>pose</em> &lt;b&gt;'
     """
-    return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", str(escape(text))))
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<strong>\1</strong>", str(escape(text)))
+    return Markup(re.sub(r"\*([^*]+)\*", r"<em>\1</em>", text))
 
 
 def heat(value: float | None) -> str:
@@ -306,6 +308,7 @@ def render_page(
         "settings": settings,
         "accuracy_name": ACCURACY_NAMES.get(settings["error_type"], "accuracy"),
         "level": f"{100 * level:g}%" if isinstance(level, (int, float)) else "",
+        "interval_method": method_text(results.get("interval_method")),
         "sentences": [emphasis(s) for s in summary.sentences],
         "ratio_chart": _ratio_chart(results, model.name),
         "factors": _factor_table(results, gallery),

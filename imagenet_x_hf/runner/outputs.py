@@ -5,8 +5,9 @@ predicted_probability``), so their toolkit and ``imagenet-x score`` read it;
 ``predictions.parquet`` adds the top-5 classes and probabilities; ``results.json``
 is the ImageNet-X RESULTS dict of ``imagenet_x_hf.metrics.score_predictions`` with
 the run's settings, what they resolved to and its fingerprint under ``"run"`` (its
-``timing`` adds up every invocation of a resumed run). ``results.json`` is written
-last: its presence means the run is complete.
+``timing`` adds up every invocation of a resumed run), and the model's place among the
+authors' released models under ``"zoo"`` (:func:`imagenet_x_hf.zoo.zoo_block`).
+``results.json`` is written last: its presence means the run is complete.
 """
 
 from __future__ import annotations
@@ -61,9 +62,15 @@ def write_outputs(
     *,
     model_name: str,
     run_info: dict[str, Any],
-    scoring: ScoringOptions,
+    scoring: ScoringOptions | None = None,
+    **scoring_fields: Any,
 ) -> dict[str, Any]:
-    """Write the three files (each atomically) and return the results dict."""
+    """Write the three files (each atomically) and return the results dict.
+
+    ``scoring`` says how results.json scores the predictions; single fields
+    (``which_factor="multi"``) may be given instead, and are checked as one ``ScoringOptions``.
+    """
+    scoring = (scoring or ScoringOptions()).replace(**scoring_fields)
     from imagenet_x_hf.metrics import Predictions, score_predictions
 
     buf = io.BytesIO()
@@ -80,5 +87,9 @@ def write_outputs(
     )
     results = score_predictions(predictions, **scoring.kwargs())
     results["run"] = run_info
+    from imagenet_x_hf.zoo import zoo_block
+
+    # Where the model stands among the authors' zoo; a note instead when the tables cannot be had.
+    results["zoo"] = zoo_block(results)
     atomic_write_json(output / "results.json", results)
     return json.loads(json.dumps(results))  # exactly what the file holds (tuples become lists)

@@ -4,6 +4,7 @@
 # ones reused, so building the set takes seconds; each row is still decoded).
 #   ResNet-18 size: runner images/s vs forward-only images/s on preloaded tensors (anchor)
 #   light CNN (~0.4 M parameters): runner vs transformers.pipeline on 2,000 of the files (anchor)
+#   the light CNN at 64 px: runner with --jpeg-draft vs the exact default (anchor), 10,000 rows
 # Prints the JSON report of benchmarks/runner.py; finishes in well under 10 minutes on one
 # modern GPU with 16 CPU cores. Usage: benchmarks/gpu.sh [extra runner.py options]
 set -euo pipefail
@@ -20,5 +21,6 @@ exec timeout 570 "$PY" benchmarks/runner.py \
   --light-images 48868 \
   --unique-images 4000 \
   --pipeline-images 2000 \
+  --draft-images 10000 \
   --repeats 1 \
   "$@"

@@ -197,6 +197,9 @@ def main(argv=None) -> int:
         "--pipeline-images", type=int, help="images for the pipeline anchor (default: --light-images)"
     )
     parser.add_argument(
+        "--draft-images", type=int, help="images for the --jpeg-draft figure (default: --light-images)"
+    )
+    parser.add_argument(
         "--unique-images", type=int, help="distinct JPEGs, reused cyclically (default: one per row)"
     )
     parser.add_argument(
@@ -282,6 +285,7 @@ def main(argv=None) -> int:
 
         small = tmp / "small"
         save_resnet(small, light=True, input_size=64)
+        sub = dataset.select(range(min(args.draft_images or args.light_images, dataset.num_rows)))
         exact, draft = [], []
         for _ in range(args.repeats):
             exact.append(runner(small, sub, tmp / "outs", **run))

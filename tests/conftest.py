@@ -33,8 +33,9 @@ def _id2label(names: list[str]) -> dict[int, str]:
     return dict(enumerate(names))
 
 
-def build_vit(folder: Path, *, size: int = 32) -> Path:
-    """ViT on ``size`` x ``size`` inputs, generic LABEL_i names, ViT image processor (resize, no crop)."""
+def build_vit(folder: Path, *, size: int = 32, num_labels: int = 1000, pickled: bool = False) -> Path:
+    """ViT on ``size`` x ``size`` inputs, generic LABEL_i names, ViT image processor (resize, no crop);
+    ``pickled``: weights saved as ``pytorch_model.bin`` only (a torch pickle)."""
     from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
 
     torch.manual_seed(0)
@@ -45,9 +46,16 @@ def build_vit(folder: Path, *, size: int = 32) -> Path:
         num_hidden_layers=2,
         num_attention_heads=2,
         intermediate_size=64,
-        num_labels=1000,
+        num_labels=num_labels,
+        architectures=["ViTForImageClassification"],
     )
-    ViTForImageClassification(config).save_pretrained(folder)
+    model = ViTForImageClassification(config)
+    if pickled:
+        folder.mkdir(parents=True, exist_ok=True)
+        config.save_pretrained(folder)
+        torch.save(model.state_dict(), folder / "pytorch_model.bin")
+    else:
+        model.save_pretrained(folder)
     ViTImageProcessor(size={"height": size, "width": size}).save_pretrained(folder)
     return folder
 

@@ -137,6 +137,7 @@ def test_weights_overwritten_in_place_between_kill_and_restart(tiny, dataset, tm
 def test_finished_run_with_new_weights_does_not_return_old_results(tiny, dataset, tmp_path):
     model = tiny.build_vit(tmp_path / "vit")
     out = tmp_path / "run"
+    dataset = dataset.select(range(20))
     first = evaluate_model(str(model), out, options=_options(), dataset=dataset)
     _resave_weights(model, tiny, seed=8)
     with pytest.raises(RunStateError, match="model_files_sha256"):

@@ -76,22 +76,8 @@ def test_wrong_label_space_stops_before_weights_or_output(tmp_path, dataset, tin
     assert not (tmp_path / "out").exists()
 
 
-def test_label_map_lets_the_model_run(tmp_path, dataset):
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
-    folder = tmp_path / "ten"
-    ViTForImageClassification(
-        ViTConfig(
-            image_size=32,
-            patch_size=8,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            intermediate_size=32,
-            num_labels=10,
-        )
-    ).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
+def test_label_map_lets_the_model_run(tmp_path, dataset, tiny):
+    folder = tiny.build_vit(tmp_path / "ten", num_labels=10)
     mapping = {i: 100 * i for i in range(10)}
     from imagenet_x_hf.runner import LoadOptions
 

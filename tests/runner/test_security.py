@@ -10,21 +10,12 @@ import torch
 from imagenet_x_hf.runner import LoadOptions, ModelLoadError, model_spec
 
 
-def _pickled_vit(folder):
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
+def test_pickled_weights_need_allow_pickle(tmp_path, tiny):
+    from transformers import ViTForImageClassification
 
-    config = ViTConfig(image_size=32, patch_size=8, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                       intermediate_size=32, num_labels=1000, architectures=["ViTForImageClassification"])  # fmt: skip
-    model = ViTForImageClassification(config)
-    folder.mkdir()
-    config.save_pretrained(folder)
-    torch.save(model.state_dict(), folder / "pytorch_model.bin")
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder, model
-
-
-def test_pickled_weights_need_allow_pickle(tmp_path):
-    folder, model = _pickled_vit(tmp_path / "vit")
+    folder = tiny.build_vit(tmp_path / "vit", pickled=True)
+    assert not list(folder.glob("*.safetensors"))
+    model = ViTForImageClassification.from_pretrained(folder, use_safetensors=False)
     with pytest.raises(ModelLoadError, match="--allow-pickle"):
         model_spec(str(folder))
     loaded = model_spec(str(folder), options=LoadOptions(allow_pickle=True)).load()

@@ -74,3 +74,35 @@ def test_models_file_via_cli(model_dirs, imagenet_source, tmp_path, capsys):
     assert code == 1  # one model failed
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("ok ") and out.splitlines()[1].startswith("failed")
+
+
+def test_rebuild_reaches_the_dataset_loader(monkeypatch):
+    """--rebuild is passed to imagenet_x_hf.load as rebuild=True (and only when given)."""
+    import imagenet_x_hf
+    from imagenet_x_hf.cli import build_parser
+    from imagenet_x_hf.commands.evaluate import run_options
+    from imagenet_x_hf.runner.run import load_dataset_for
+
+    calls = []
+
+    def load(
+        split, imagenet=None, filter_prototypes=True, *, source_kind=None, allow_missing=False, rebuild=False
+    ):
+        calls.append(
+            {"split": split, "imagenet": imagenet, "rebuild": rebuild, "allow_missing": allow_missing}
+        )
+        return "dataset"
+
+    monkeypatch.setattr(imagenet_x_hf, "load", load)
+    parser = build_parser()
+    for extra, expected in (([], False), (["--rebuild"], True)):
+        args = parser.parse_args(["evaluate", "--model", "m", "--imagenet", "src", "--output", "o", *extra])
+        options = run_options(args)
+        assert options.rebuild is expected
+        assert load_dataset_for(options) == "dataset"
+        assert calls[-1] == {
+            "split": "validation",
+            "imagenet": "src",
+            "rebuild": expected,
+            "allow_missing": False,
+        }

@@ -71,6 +71,51 @@ def _tar_kind(path: Path) -> str:
     return "val_tar"
 
 
+def looks_like_hub_id(source: str | os.PathLike) -> bool:
+    """Whether a path that does not exist may name a Hub dataset (``owner/name``).
+
+    A name whose first part is a local folder (``data/val`` where ``data/`` exists), or
+    that starts like a path (``./``, ``/``, ``~``), is a local path that does not exist.
+
+    >>> looks_like_hub_id("ILSVRC/imagenet-1k"), looks_like_hub_id("./val"), looks_like_hub_id("imagenet_x_hf/val")
+    (True, False, False)
+    """
+    text = os.fspath(source)
+    if text.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(text):
+        return False
+    return not Path(text.split("/", 1)[0]).exists()
+
+
+def check_kind(kind: str | None) -> None:
+    """Refuse a source kind that is not one of ``KINDS`` (None: detect it)."""
+    if kind is not None and kind not in KINDS:
+        raise SourceError(
+            f"unknown source_kind {kind!r}: pass one of {', '.join(KINDS)} (--source-kind), "
+            "or leave it out to detect it"
+        )
+
+
+# Kinds that are one file, and kinds that are one folder (the others may be either).
+_FILE_KINDS = ("val_tar", "train_tar")
+_FOLDER_KINDS = ("folder", "class_folders")
+
+
+def _check_kind_fits(source: str | os.PathLike, kind: str) -> None:
+    path = Path(source).expanduser()
+    if kind == "hub" or not path.exists():
+        return
+    if kind in _FILE_KINDS and path.is_dir():
+        raise SourceError(
+            f"source_kind={kind!r} needs a tar file, but {path} is a folder; pass the tar itself, or "
+            "leave the kind out (--source-kind unset, source_kind=None) to detect it"
+        )
+    if kind in _FOLDER_KINDS and not path.is_dir():
+        raise SourceError(
+            f"source_kind={kind!r} needs a folder of images, but {path} is a file; pass the folder, or "
+            "leave the kind out (--source-kind unset, source_kind=None) to detect it"
+        )
+
+
 def detect_kind(source: str | os.PathLike) -> str:
     """The kind of an ImageNet source, from its path (and a peek inside) or its Hub id.
 
@@ -79,9 +124,11 @@ def detect_kind(source: str | os.PathLike) -> str:
     """
     path = Path(source).expanduser()
     if not path.exists():
-        if _HUB_ID.fullmatch(str(source)) and not str(source).startswith((".", "/")):
+        if looks_like_hub_id(source):
             return "hub"
-        raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
+        raise SourceError(
+            f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
+        )
     if path.is_file():
         if path.suffix == ".parquet":
             return "parquet"
@@ -163,8 +210,8 @@ def open_source(
     if kind is None:
         source = resolve_source(source, split=split)
         kind = detect_kind(source)
-    if kind not in KINDS:
-        raise SourceError(f"unknown source kind {kind!r}: pass one of {KINDS} or None to detect it")
+    check_kind(kind)
+    _check_kind_fits(source, kind)
     wanted = None if file_names is None else frozenset(file_names)
     if kind in ("parquet", "hub"):
         from imagenet_x_hf.loaders.hub import open_hub
@@ -177,7 +224,9 @@ def open_source(
             cache_dir=None if cache_dir is None else str(cache_dir),
         )
     if not Path(source).exists():
-        raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
+        raise SourceError(
+            f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
+        )
     if kind == "folder":
         from imagenet_x_hf.loaders.folders import open_flat_folder
 
@@ -199,6 +248,26 @@ def open_source(
     return open_webdataset(source, split=split, wanted=wanted)
 
 
+def locate(
+    source: str | os.PathLike, *, split: str = "validation", kind: str | None = None
+) -> tuple[str, str]:
+    """The source to read for ``split`` (an ImageNet root resolves to its part) and its kind.
+
+    Every problem is a ``SourceError`` of one line: a path that does not exist, a kind
+    that does not fit the path, a file that is not a readable archive.
+    """
+    if kind is None:
+        source = resolve_source(source, split=split)
+        kind = detect_kind(source)
+    check_kind(kind)
+    if kind != "hub" and not Path(source).expanduser().exists():
+        raise SourceError(
+            f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
+        )
+    _check_kind_fits(source, kind)
+    return os.fspath(source), kind
+
+
 def iter_images(
     source: str | os.PathLike,
     *,
@@ -215,8 +284,10 @@ __all__ = [
     "KINDS",
     "Catalog",
     "canonical_name",
+    "check_kind",
     "detect_kind",
     "iter_images",
+    "locate",
     "open_source",
     "resolve_source",
 ]

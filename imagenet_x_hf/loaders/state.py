@@ -29,18 +29,22 @@ from imagenet_x_hf.loaders.names import _TRAIN
 
 
 def _walk(folder: str, digest) -> None:
+    lines, subfolders = [], []
     with os.scandir(folder) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.is_dir(follow_symlinks=True):
-                digest.update(f"{entry.name}/\0".encode())
-                _walk(entry.path, digest)
-            else:
-                try:
-                    stat = entry.stat()
-                except OSError:  # a dangling link: its name still counts
-                    digest.update(f"{entry.name}\0-\0".encode())
-                    continue
-                digest.update(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        for entry in entries:
+            if entry.is_dir():
+                subfolders.append(entry)
+                continue
+            try:
+                stat = entry.stat()
+                lines.append(f"{entry.name}\0{stat.st_size}\0{stat.st_mtime_ns}")
+            except OSError:  # a dangling link: its name still counts
+                lines.append(f"{entry.name}\0-")
+    lines.sort()
+    digest.update("\n".join(lines).encode())
+    for entry in sorted(subfolders, key=lambda e: e.name):
+        digest.update(f"\n{entry.name}/\n".encode())
+        _walk(entry.path, digest)
 
 
 def source_state(

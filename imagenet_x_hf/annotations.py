@@ -93,6 +93,12 @@ def annotations_dir(path: str | os.PathLike | None = None) -> Path:
                 f"holds {FILES['val_multi']} and the other files of {DISTRIBUTION}=={RELEASE}"
             )
         return folder
+    return _release_dir()
+
+
+@functools.cache
+def _release_dir() -> Path:
+    # looking a distribution up scans sys.path (about a millisecond): once per process
     try:
         dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -365,7 +371,7 @@ def _cached_table(split: str, folder: str, fp: str) -> pa.Table:
     return table
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Csr:
     """Small integer sets, one per row, in compressed sparse row form.
 
@@ -413,12 +419,27 @@ class Csr:
         """``np.nonzero`` of the dense form of ``rows`` (all rows by default), without building it."""
         if rows is None:
             return np.repeat(np.arange(len(self)), self.lengths()), self.indices
+        single = self._single
+        if single is not None:  # at most one value per row (the top factor): a gather
+            values = single[rows]
+            image = np.flatnonzero(values >= 0)
+            return image, values[image]
         starts = self.indptr[rows]
         lengths = self.indptr[rows + 1] - starts
         image = np.repeat(np.arange(len(rows)), lengths)
         first = np.cumsum(lengths) - lengths
         index = np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
         return image, self.indices[index]
+
+    @functools.cached_property
+    def _single(self) -> np.ndarray | None:
+        """Each row's one value (-1: none) when no row holds more than one; else None."""
+        lengths = self.lengths()
+        if len(lengths) == 0 or lengths.max() > 1:
+            return None
+        single = np.full(len(lengths), -1, dtype=np.int64)
+        single[lengths == 1] = self.indices
+        return single
 
     def dense(self, width: int = len(FACTORS), rows: np.ndarray | None = None) -> np.ndarray:
         """A boolean (rows, width) matrix: the flags of each row."""
@@ -436,7 +457,7 @@ class Csr:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SplitAnnotations:
     """Every annotated image of a split (prototypes included and flagged) as arrays.
 

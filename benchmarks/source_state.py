@@ -22,7 +22,7 @@ import os
 import shutil
 import statistics
 import tempfile
-import time
+import timeit
 from pathlib import Path
 
 
@@ -49,12 +49,7 @@ def stat_folders(tree: Path) -> int:
 
 
 def median_seconds(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return statistics.median(timeit.repeat(fn, number=1, repeat=repeats))
 
 
 def main() -> None:

@@ -337,13 +337,19 @@ def _read_cached(path: Path) -> pa.Table | None:
         return None  # absent, or cut short by a crash: parse again
 
 
-def split_table(split: str, folder: str | os.PathLike | None = None) -> pa.Table:
+def split_table(
+    split: str, folder: str | os.PathLike | None = None, *, filter_prototypes: bool = False
+) -> pa.Table:
     """``read_split``, parsed once per state of the files and then read from the cache.
 
     The cache file is named by the annotation files' fingerprint, so repaired or other
     files are parsed anew; older cache files of the same folder are removed then.
+    ``filter_prototypes`` leaves out the prototype images' rows.
     """
-    return _cached_table(check_split(split), os.fspath(annotations_dir(folder)), fingerprint(folder))
+    table = _cached_table(check_split(split), os.fspath(annotations_dir(folder)), fingerprint(folder))
+    if filter_prototypes:
+        table = table.filter(pc.invert(table.column("is_prototype")))
+    return table
 
 
 @functools.lru_cache(maxsize=4)

@@ -11,7 +11,7 @@ import datasets
 
 from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.imagenet_x import ImageNetX, annotation_rows
+from imagenet_x_hf.imagenet_x import ImageNetX
 from imagenet_x_hf.loaders import locate, open_source
 from imagenet_x_hf.loaders.report import SourceReport, check_source
 from imagenet_x_hf.loaders.state import source_state
@@ -89,7 +89,7 @@ def load(
         return builder.as_dataset(split=split)
 
     source, kind = locate(imagenet, split=split, kind=source_kind)
-    table = annotation_rows(split, filter_prototypes, config["annotations_dir"])
+    table = annotations.split_table(split, annotations_dir, filter_prototypes=filter_prototypes)
     names = table.column("file_name").to_pylist()
     config.update(
         imagenet=source,

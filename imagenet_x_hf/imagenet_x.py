@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import datasets
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
@@ -123,14 +122,6 @@ def config_name(split: str, filter_prototypes: bool, imagenet: str | None, place
     return f"{split}{kept}-images-{hashlib.sha256(place.encode()).hexdigest()[:8]}"
 
 
-def annotation_rows(split: str, filter_prototypes: bool, annotations_dir: str | None = None) -> pa.Table:
-    """The annotated images a dataset of ``split`` holds (prototypes left out when filtered)."""
-    table = annotations.split_table(split, annotations_dir)
-    if filter_prototypes:
-        table = table.filter(pc.invert(table.column("is_prototype")))
-    return table
-
-
 class ImageNetX(datasets.ArrowBasedBuilder):
     """ImageNet-X as a ``datasets`` builder (see ``ImageNetXConfig``)."""
 
@@ -156,7 +147,10 @@ class ImageNetX(datasets.ArrowBasedBuilder):
 
     def annotation_rows(self) -> pa.Table:
         """The annotation rows this config covers, as an Arrow table."""
-        return annotation_rows(self.config.split, self.config.filter_prototypes, self.config.annotations_dir)
+        config = self.config
+        return annotations.split_table(
+            config.split, config.annotations_dir, filter_prototypes=config.filter_prototypes
+        )
 
     def _split_generators(self, dl_manager):
         return [datasets.SplitGenerator(name=self.config.split)]

@@ -32,7 +32,11 @@ from pathlib import Path
 
 from imagenet_x_hf.errors import SourceError
 from imagenet_x_hf.loaders.catalog import Catalog
+from imagenet_x_hf.loaders.folders import open_class_folders, open_flat_folder
+from imagenet_x_hf.loaders.hub import open_hub
 from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name
+from imagenet_x_hf.loaders.tars import open_train_tar, open_val_tar
+from imagenet_x_hf.loaders.webdataset import open_webdataset
 
 KINDS: tuple[str, ...] = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
 
@@ -214,8 +218,6 @@ def open_source(
     _check_kind_fits(source, kind)
     wanted = None if file_names is None else frozenset(file_names)
     if kind in ("parquet", "hub"):
-        from imagenet_x_hf.loaders.hub import open_hub
-
         return open_hub(
             source,
             split=split,
@@ -228,23 +230,13 @@ def open_source(
             f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
         )
     if kind == "folder":
-        from imagenet_x_hf.loaders.folders import open_flat_folder
-
         return open_flat_folder(source, wanted=wanted)
     if kind == "class_folders":
-        from imagenet_x_hf.loaders.folders import open_class_folders
-
         return open_class_folders(source, wanted=wanted)
     if kind == "val_tar":
-        from imagenet_x_hf.loaders.tars import open_val_tar
-
         return open_val_tar(source, wanted=wanted)
     if kind == "train_tar":
-        from imagenet_x_hf.loaders.tars import open_train_tar
-
         return open_train_tar(source, wanted=wanted)
-    from imagenet_x_hf.loaders.webdataset import open_webdataset
-
     return open_webdataset(source, split=split, wanted=wanted)
 
 

@@ -16,6 +16,7 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
+import datasets
 import pyarrow as pa
 
 from imagenet_x_hf.errors import SourceError
@@ -31,8 +32,6 @@ _NO_NAMES = (
 
 def load_split(source: str | os.PathLike, *, split: str, cache_dir: str | None = None):
     """``datasets.load_dataset`` of one split of a Hub id, a Parquet folder or a Parquet file."""
-    import datasets
-
     path = Path(source)
     if path.is_file():
         return datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=cache_dir)
@@ -65,8 +64,6 @@ def _first_line(err: BaseException) -> str:
 
 
 def _image_column(dataset) -> str:
-    import datasets
-
     columns = [name for name, feature in dataset.features.items() if isinstance(feature, datasets.Image)]
     for preferred in ("image", "jpg", "jpeg", "png", "webp"):
         if preferred in columns:

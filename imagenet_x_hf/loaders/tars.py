@@ -14,6 +14,8 @@ import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+from tqdm.auto import tqdm
+
 from imagenet_x_hf.errors import SourceError
 from imagenet_x_hf.loaders.catalog import Catalog
 from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name, wnid_in
@@ -161,8 +163,6 @@ def open_train_tar(path: str | os.PathLike, *, wanted: Collection[str] | None = 
     catalog, fd = _open_fd(path, "train_tar")
     size = os.fstat(fd).st_size
     wanted_wnids = None if wanted is None else {n.split("_", 1)[0] for n in wanted}
-    from tqdm.auto import tqdm
-
     # Walking 1,000 per-class tars' headers takes a while on a cold disk.
     progress = tqdm(desc=f"Indexing {os.path.basename(path)}", unit=" class tars", total=1000, disable=None)
     for outer in _members(fd, 0, size, str(path)):

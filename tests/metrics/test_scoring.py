@@ -176,3 +176,29 @@ def test_breakdowns_can_be_left_out(resnet):
     assert lean["metaclass"] is None and lean["calibration"] is None
     assert full["metaclass"] is not None and full["calibration"] is not None
     assert lean["factors"] == full["factors"] and lean["coverage"] == full["coverage"]
+
+
+def test_one_scoring_options_object_equals_keyword_settings(resnet):
+    from imagenet_x_hf.settings import ScoringOptions
+
+    options = ScoringOptions(which_factor="multi", error_type="real_class", empty_real="exclude")
+    by_object = score_predictions(resnet, options)
+    by_keywords = score_predictions(
+        resnet, which_factor="multi", error_type="real_class", empty_real="exclude"
+    )
+    assert by_object == by_keywords
+    # keywords override the object, field by field
+    assert score_predictions(resnet, options, error_type="class") == score_predictions(
+        resnet, which_factor="multi", empty_real="exclude"
+    )
+    a, b = resnet, Predictions.from_arrays(resnet.file_names[:9000], resnet.predicted_class[:9000], name="b")
+    assert paired_comparison(a, b, options) == paired_comparison(a, b, **options.kwargs())
+
+
+def test_scoring_options_are_checked_before_any_work(resnet):
+    from imagenet_x_hf.errors import ImageNetXError
+
+    with pytest.raises(ImageNetXError, match="options must be an imagenet_x_hf.settings.ScoringOptions"):
+        score_predictions(resnet, {"which_factor": "multi"})
+    with pytest.raises(ImageNetXError, match=r"unknown scoring setting\(s\) \['which'\]"):
+        score_predictions(resnet, which="multi")

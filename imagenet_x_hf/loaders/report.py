@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from imagenet_x_hf.errors import SourceError
@@ -120,11 +120,13 @@ class SourceReport:
             )
 
     def with_unreadable(self, unreadable: Sequence[str]) -> SourceReport:
-        return SourceReport(**{**asdict(self), "unreadable": tuple(unreadable)})
+        return replace(self, unreadable=tuple(unreadable))
 
     def to_dict(self) -> dict:
         """JSON-ready, with the derived counts."""
-        return {**asdict(self), "found": self.found, "left_out": self.left_out}
+        # shallow: dataclasses.asdict deep-copies tens of thousands of names
+        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return {**fields, "found": self.found, "left_out": self.left_out}
 
     @classmethod
     def from_dict(cls, data: dict) -> SourceReport:
@@ -135,7 +137,7 @@ class SourceReport:
         """Write the report as JSON, atomically."""
         path = Path(path)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1), encoding="utf-8")
+        tmp.write_text(json.dumps(self.to_dict()), encoding="utf-8")
         os.replace(tmp, path)
 
     @classmethod

@@ -40,6 +40,8 @@ from imagenet_x_hf.settings import WHICH_FACTORS
 
 CACHE_ENV_VAR = "IMAGENET_X_HF_CACHE"
 _VAL_NAME = r"^ILSVRC2012_val_\d{8}\.JPEG$"
+# Names the layout of the cached tables: a new layout is parsed anew, not read from an old file.
+_TABLE_VERSION = 1
 
 ENV_VAR = "IMAGENET_X_ANNOTATIONS"
 DISTRIBUTION = "imagenet-x"
@@ -356,7 +358,7 @@ def split_table(
 def _cached_table(split: str, folder: str, fp: str) -> pa.Table:
     root = cache_root()
     place = hashlib.sha256(folder.encode()).hexdigest()[:8]
-    path = root / f"{split}-{place}-{fp}.arrow"
+    path = root / f"{split}-{place}-{fp}-v{_TABLE_VERSION}.arrow"
     table = _read_cached(path)
     if table is not None:
         return table

@@ -105,7 +105,7 @@ def annotation_features() -> datasets.Features:
     >>> list(annotation_features())[:4]
     ['file_name', 'label', 'factors', 'top_factor']
     """
-    # datasets takes ~0.5 s to import; the constants above must not pay for it
+    # datasets takes ~0.5 s to import: importing the constants above must not pay for it
     import datasets
 
     factor = datasets.ClassLabel(names=list(FACTORS))
@@ -130,7 +130,7 @@ def image_features() -> datasets.Features:
     The column stores the original file bytes; ``mode="RGB"`` converts the few
     grayscale and CMYK images of ImageNet when they are decoded.
     """
-    import datasets
+    import datasets  # on first use, as above
 
     features = annotation_features()
     features["image"] = datasets.Image(mode="RGB")

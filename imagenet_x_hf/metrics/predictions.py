@@ -200,6 +200,7 @@ def check_unique(names: np.ndarray, numbers: np.ndarray | None = None, *, source
 def _read_table(path: Path) -> pa.Table:
     suffix = path.suffix.lower()
     try:
+        # each reader is imported when its format is met: pyarrow.parquet alone takes ~50 ms
         if suffix == ".parquet":
             import pyarrow.parquet as pq
 

@@ -75,6 +75,12 @@ def _tar_kind(path: Path) -> str:
     return "val_tar"
 
 
+def _absent(source: str | os.PathLike) -> SourceError:
+    return SourceError(
+        f"ImageNet source {os.fspath(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
+    )
+
+
 def looks_like_hub_id(source: str | os.PathLike) -> bool:
     """Whether a path that does not exist may name a Hub dataset (``owner/name``).
 
@@ -130,9 +136,7 @@ def detect_kind(source: str | os.PathLike) -> str:
     if not path.exists():
         if looks_like_hub_id(source):
             return "hub"
-        raise SourceError(
-            f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
-        )
+        raise _absent(source)
     if path.is_file():
         if path.suffix == ".parquet":
             return "parquet"
@@ -211,11 +215,7 @@ def open_source(
     spell them), which is what lets the train subset skip most of ImageNet train.
     ``cache_dir`` is where ``datasets`` keeps a Hub or Parquet copy's Arrow files.
     """
-    if kind is None:
-        source = resolve_source(source, split=split)
-        kind = detect_kind(source)
-    check_kind(kind)
-    _check_kind_fits(source, kind)
+    source, kind = locate(source, split=split, kind=kind)
     wanted = None if file_names is None else frozenset(file_names)
     if kind in ("parquet", "hub"):
         return open_hub(
@@ -224,10 +224,6 @@ def open_source(
             kind=kind,
             wanted=wanted,
             cache_dir=None if cache_dir is None else str(cache_dir),
-        )
-    if not Path(source).exists():
-        raise SourceError(
-            f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
         )
     if kind == "folder":
         return open_flat_folder(source, wanted=wanted)
@@ -253,9 +249,7 @@ def locate(
         kind = detect_kind(source)
     check_kind(kind)
     if kind != "hub" and not Path(source).expanduser().exists():
-        raise SourceError(
-            f"ImageNet source {str(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
-        )
+        raise _absent(source)
     _check_kind_fits(source, kind)
     return os.fspath(source), kind
 

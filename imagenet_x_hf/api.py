@@ -11,7 +11,7 @@ import datasets
 
 from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.imagenet_x import ImageNetX
+from imagenet_x_hf.imagenet_x import ImageNetX, ImageNetXConfig
 from imagenet_x_hf.loaders import locate, open_source
 from imagenet_x_hf.loaders.report import SourceReport, check_source
 from imagenet_x_hf.loaders.state import source_state
@@ -79,6 +79,7 @@ def load(
         "annotations_dir": None if annotations_dir is None else os.fspath(annotations_dir),
         "annotations_fingerprint": annotations.fingerprint(annotations_dir),
     }
+    ImageNetXConfig(**config)  # checks the settings before any work
     cache = None if cache_dir is None else os.fspath(cache_dir)
     mode = datasets.DownloadMode.FORCE_REDOWNLOAD if rebuild else None
     if imagenet is None:

@@ -188,16 +188,19 @@ def resolve_source(source: str | os.PathLike, *, split: str = "validation") -> s
     official tars resolves to the one for the split, so users can pass their
     ImageNet root for either split.
     """
-    path = Path(source).expanduser()
-    if not path.is_dir():
-        return source
+    return _resolve(source, split)[0]
+
+
+def _resolve(source: str | os.PathLike, split: str) -> tuple[str | os.PathLike, str]:
+    """``resolve_source`` and the kind of what it resolves to, each detected once."""
     try:
-        detect_kind(path)
-        return source
+        return source, detect_kind(source)
     except SourceError:
-        for place in _SPLIT_PLACES.get(split, ()):
-            if (path / place).exists():
-                return path / place
+        path = Path(source).expanduser()
+        if path.is_dir():
+            for place in _SPLIT_PLACES.get(split, ()):
+                if (path / place).exists():
+                    return path / place, detect_kind(path / place)
         raise
 
 
@@ -245,8 +248,7 @@ def locate(
     that does not fit the path, a file that is not a readable archive.
     """
     if kind is None:
-        source = resolve_source(source, split=split)
-        kind = detect_kind(source)
+        source, kind = _resolve(source, split)
     check_kind(kind)
     if kind != "hub" and not Path(source).expanduser().exists():
         raise _absent(source)

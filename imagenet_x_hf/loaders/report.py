@@ -158,17 +158,20 @@ def check_source(
     source_images: int | None = None,
 ) -> SourceReport:
     """Compare an indexed source with the annotated ``names`` (and their classes' ``wnids``)."""
+    held = catalog.locations
+    implied = catalog.wnids
     mislabelled = [
-        f"{name} (source says {catalog.wnids[name]}, annotations say {wnid})"
+        f"{name} (source says {implied[name]}, annotations say {wnid})"
         for name, wnid in zip(names, wnids, strict=True)
-        if name in catalog.wnids and catalog.wnids[name] != wnid
+        if implied.get(name, wnid) != wnid
     ]
+    missing = [name for name in names if name not in held]
     return SourceReport(
         source=catalog.source,
         kind=catalog.kind,
         split=split,
         annotated=len(names),
-        missing=tuple(name for name in names if name not in catalog),
+        missing=tuple(missing),
         mislabelled=tuple(mislabelled),
         source_images=source_images,
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from imagenet_x_hf.api import load
 from imagenet_x_hf.errors import ImageNetXError
 
 # config name -> whether validation prototypes are dropped
@@ -49,8 +50,6 @@ def export_hub(
     ``with_prototypes``, and ``README.md``: ``dataset_card.md`` with ``configs:`` and
     ``dataset_info:`` filled in from the data.
     """
-    from imagenet_x_hf.api import load
-
     out = Path(output_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ImageNetXError(

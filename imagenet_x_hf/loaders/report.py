@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from imagenet_x_hf.errors import SourceError
@@ -53,7 +53,6 @@ class SourceReport:
         missing: annotated file names the source does not hold.
         unreadable: ``"name (problem)"`` of files that are not complete images (found by the build).
         mislabelled: ``"name (source says wnid, annotations say wnid)"``; never built.
-        source_images: images the source holds in all, annotated or not.
     """
 
     source: str
@@ -63,8 +62,6 @@ class SourceReport:
     missing: tuple[str, ...] = ()
     unreadable: tuple[str, ...] = ()
     mislabelled: tuple[str, ...] = ()
-    source_images: int | None = None
-    notes: tuple[str, ...] = field(default=(), repr=False)
 
     @property
     def found(self) -> int:
@@ -99,10 +96,9 @@ class SourceReport:
                 "folder or ILSVRC2012_img_val.tar"
             )
         if self.found == 0:
-            held = "" if self.source_images is None else f" (it holds {self.source_images} images)"
             raise SourceError(
                 f"{self.source} ({self.kind}) holds none of the {self.annotated} annotated {self.split} "
-                f"images{held}; ImageNet-X joins images by their original ImageNet file names "
+                f"images; ImageNet-X joins images by their original ImageNet file names "
                 "(ILSVRC2012_val_00000001.JPEG, n01440764_10026.JPEG): pass a copy that keeps them, "
                 "for the right split"
             )
@@ -155,7 +151,6 @@ def check_source(
     wnids: Sequence[str],
     *,
     split: str,
-    source_images: int | None = None,
 ) -> SourceReport:
     """Compare an indexed source with the annotated ``names`` (and their classes' ``wnids``)."""
     held = catalog.locations
@@ -173,5 +168,4 @@ def check_source(
         annotated=len(names),
         missing=tuple(missing),
         mislabelled=tuple(mislabelled),
-        source_images=source_images,
     )

@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
@@ -18,15 +19,19 @@ def register(sub: argparse._SubParsersAction) -> None:
             "a table of error ratios with intervals, a chart (PNG next to the card) and the commands "
             "that reproduce it. A second run replaces the section in place; the rest of the card is "
             "kept byte for byte. The card's model-index metadata gets the overall accuracy and the "
-            "per-factor error ratios (the card's other eval results are kept). With --push, the card "
-            "and chart are uploaded to the Hub as a pull request (a direct commit with --commit)."
+            "per-factor error ratios (one current set: a run with other settings replaces them; the "
+            "card's other eval results are kept), and .eval_results/imagenet-x.yaml beside the card "
+            "gets them in the Hub's evaluation-results format, linked to the benchmark --dataset-id. "
+            "With --push, everything is uploaded to the Hub in one pull request (a rerun updates it; "
+            "a direct commit with --commit)."
         ),
     )
     src = p.add_argument_group("Results (one of)").add_mutually_exclusive_group(required=True)
     src.add_argument(
         "--run",
         metavar="DIR",
-        help="a run directory of 'imagenet-x evaluate' (its results.json), or a results .json file (default: none)",
+        help="a run directory of 'imagenet-x evaluate' (its results.json), or a results .json file, "
+        "e.g. the output of 'imagenet-x score FILE --json' (default: none)",
     )
     src.add_argument(
         "--predictions",
@@ -34,6 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="a predictions file (CSV 'file_name,predicted_class[,predicted_probability]' or Parquet), "
         "scored here (default: none)",
     )
+    add_examples_option(src, single=True)
     card = p.add_argument_group("Model card")
     card.add_argument(
         "--model-card",
@@ -66,10 +72,30 @@ def register(sub: argparse._SubParsersAction) -> None:
     card.add_argument(
         "--dataset-id",
         default="imagenet-x",
-        help="the dataset id in model-index, e.g. your export's Hub id (default: imagenet-x)",
+        help="the Hub id of the ImageNet-X benchmark dataset the results refer to (model-index and "
+        ".eval_results), e.g. the repo you pushed with 'imagenet-x export-hub DIR --push ID'; the "
+        "authors publish none, so the default is a plain name that links to no leaderboard "
+        "(default: imagenet-x)",
+    )
+    card.add_argument(
+        "--keep-other-settings",
+        action="store_true",
+        help="keep ImageNet-X results computed with other scoring settings in model-index; metric "
+        "names then carry their settings (default: one set, a run with other settings replaces them)",
+    )
+    card.add_argument(
+        "--no-eval-results",
+        action="store_true",
+        help="do not write .eval_results/imagenet-x.yaml (default: written beside the card)",
     )
     card.add_argument(
         "--no-chart", action="store_true", help="do not write or embed the chart (default: chart)"
+    )
+    card.add_argument(
+        "--no-zoo",
+        action="store_true",
+        help="leave out the sentence placing the model among the authors' ~2,500 released models "
+        "(default: included when the zoo tables are cached, downloadable or named by IMAGENET_X_ZOO)",
     )
     add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print a JSON summary (default: one line of text)")
@@ -77,9 +103,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagenet_x_hf.reports.card import download_card, push_card, require_token, update_model_card
+    from imagenet_x_hf.commands.scoring import scoring_settings
+    from imagenet_x_hf.reports.card import push_card, read_hub_card, require_token, update_model_card
     from imagenet_x_hf.reports.errors import ModelCardError
-    from imagenet_x_hf.reports.inputs import load_model_results, read_results_file, read_run
+    from imagenet_x_hf.reports.inputs import (
+        check_scoring_flags,
+        load_model_results,
+        read_results_file,
+        read_run,
+    )
     from imagenet_x_hf.reports.reproduce import reproduce_commands
 
     if (args.push or args.commit) and not args.repo_id:
@@ -89,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
     # Fail before any work or download when the upload could not happen anyway.
     token = require_token() if args.push else None
 
+    if args.example:
+        args.predictions = with_examples([], args)[0]
     if args.run:
         path = Path(args.run)
         model = (
@@ -97,42 +131,75 @@ def run(args: argparse.Namespace) -> int:
             else read_results_file(path, name=args.model_name)
         )
         folder = path if path.is_dir() else path.parent
+        check_scoring_flags([model], scoring_settings(args))
     else:
         model = load_model_results(args.predictions, name=args.model_name, **scoring_options(args))
         folder = Path.cwd()
+    if "zoo" not in model.results and not args.no_zoo:
+        from imagenet_x_hf.zoo import zoo_block
+
+        model.results["zoo"] = zoo_block(model.results)  # a note instead when the tables cannot be had
     card_path = Path(args.model_card) if args.model_card else folder / "model_card" / "README.md"
-    base = download_card(args.repo_id, revision=args.revision, token=token) if args.repo_id else None
+    hub = read_hub_card(args.repo_id, revision=args.revision, token=token) if args.repo_id else None
+    kind, source = model.kind, model.source
+    if kind == "results" and model.run:  # a run's results.json passed as a file
+        kind, source = "run", Path(model.source).parent
     update = update_model_card(
         card_path,
         model.results,
         model=model.name,
-        base_content=base,
+        base_content=hub.card if hub else None,
         chart=not args.no_chart,
         reproduce=reproduce_commands(
-            kind=model.kind, source=model.source, results=model.results, run=model.run
+            kind=kind, source=source, results=model.results, run=model.run, model=model.name
         ),
         template=args.template,
         dataset_id=args.dataset_id,
+        keep_other_settings=args.keep_other_settings,
+        eval_results=not args.no_eval_results,
+        eval_results_base=hub.eval_results if hub else None,
+        source_url=f"https://huggingface.co/{args.repo_id}" if args.repo_id else None,
     )
     summary = {
         "card": str(update.card),
         "chart": str(update.chart) if update.chart else None,
+        "eval_results_file": str(update.eval_results_file) if update.eval_results_file else None,
         "section": update.section,
         "eval_results": update.eval_results,
         "other_eval_results": update.other_eval_results,
+        "replaced_other_settings": update.replaced_other_settings,
         "model": model.name,
     }
+    notes = []
+    if update.replaced_other_settings:
+        notes.append(
+            f"replaced {update.replaced_other_settings} earlier ImageNet-X results computed with other "
+            "settings (--keep-other-settings keeps them)"
+        )
+    if update.eval_results_note and not args.no_eval_results:
+        notes.append(update.eval_results_note)
+    summary["notes"] = notes
     if args.push:
         summary["pushed"] = push_card(
-            update, args.repo_id, commit=args.commit, token=token, revision=args.revision
+            update,
+            args.repo_id,
+            commit=args.commit,
+            token=token,
+            revision=args.revision,
+            parent_commit=hub.commit if hub else None,
         )
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
+        written = [update.chart.name] if update.chart else []
+        if update.eval_results_file:
+            written.append(str(update.eval_results_file.relative_to(update.card.parent)))
         print(
             f"{update.section} the ImageNet-X section of {update.card} ({update.eval_results} eval results"
-            + (f", chart {update.chart.name}" if update.chart else "")
+            + (f"; also wrote {', '.join(written)}" if written else "")
             + ")"
             + (f"; pushed: {summary['pushed']}" if args.push else "")
         )
+        for note in notes:
+            print(f"note: {note}")
     return 0

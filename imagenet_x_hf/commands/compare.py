@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
@@ -16,12 +17,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Compare models on ImageNet-X: a table of each model's error ratio per factor with its "
             "interval, and the paired difference of each model to a baseline, computed image by image "
             "on the images both cover (an interval that excludes 0 is a clear difference). Inputs are "
-            "run directories of 'imagenet-x evaluate' or predictions files (scored here)."
+            "run directories of 'imagenet-x evaluate', predictions files (scored here) or results JSON "
+            "files ('imagenet-x score ... --json' output, every model in it); paired differences need "
+            "the predictions, so inputs without them are compared by their error ratios only."
         ),
     )
     p.add_argument(
-        "inputs", nargs="+", metavar="RUN_OR_CSV", help="run directories or predictions files (two or more)"
+        "inputs",
+        nargs="*",
+        metavar="INPUT",
+        help="run directories, predictions files or results .json files (two or more models)",
     )
+    add_examples_option(p)
     p.add_argument(
         "--baseline", metavar="NAME", help="the model the others are compared to (default: the first input)"
     )
@@ -29,7 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--plot",
         metavar="PATH",
         action="append",
-        help="write the grouped bar chart (.png or .svg; repeat for both) (default: no chart)",
+        help="write the grouped bar chart (.png, .svg or .pdf; repeatable) (default: no chart)",
     )
     p.add_argument("--no-paired", action="store_true", help="skip the paired differences (default: computed)")
     add_scoring_arguments(p, "Scoring (predictions files only)")
@@ -38,12 +45,30 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import sys
+
+    from imagenet_x_hf.commands.scoring import scoring_settings
     from imagenet_x_hf.reports.compare import compare_models, format_comparison
-    from imagenet_x_hf.reports.inputs import load_model_results
+    from imagenet_x_hf.reports.inputs import check_scoring_flags, load_all_model_results
 
     options = scoring_options(args)
-    models = [load_model_results(path, **options) for path in args.inputs]
-    report = compare_models(models, baseline=args.baseline, paired=not args.no_paired)
+    models = [
+        m
+        for path in with_examples(args.inputs, args, what="INPUT")
+        for m in load_all_model_results(path, **options)
+    ]
+    check_scoring_flags(models, scoring_settings(args))
+    paired = not args.no_paired
+    notes = []
+    without = [m.name for m in models if m.predictions_path is None]
+    if paired and without:
+        paired = False
+        notes.append(
+            f"no paired differences: {', '.join(without)} came without predictions (pass run directories "
+            "or predictions files to get them)"
+        )
+    report = compare_models(models, baseline=args.baseline, paired=paired)
+    report["notes"] = notes
     if args.plot:
         from imagenet_x_hf.reports.plots import plot_comparison, save_figure
 
@@ -57,4 +82,6 @@ def run(args: argparse.Namespace) -> int:
         print(format_comparison(report))
         for path in report.get("plots", []):
             print(f"\nwrote {path}")
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     return 0

@@ -11,21 +11,26 @@ from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_option
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "plot",
-        help="draw the error ratio per factor (with intervals and a line at 1) as PNG or SVG",
+        help="draw the error ratio per factor (with intervals and a line at 1) as PNG, SVG or PDF",
         description=(
             "Draw error ratios per ImageNet-X factor, in the paper's order, with their intervals and a "
             "dashed line at 1 (the model's average). One input gives one model's chart; several give "
             "grouped bars (use 'imagenet-x compare --plot' to add the paired differences)."
         ),
     )
-    p.add_argument("inputs", nargs="+", metavar="RUN_OR_CSV", help="run directories or predictions files")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="INPUT",
+        help="run directories, predictions files or results .json files ('imagenet-x score --json' output)",
+    )
     p.add_argument(
         "--output",
         "-o",
         metavar="PATH",
         action="append",
         required=True,
-        help="file to write, .png or .svg; repeat for both (default: none, required)",
+        help="file to write, .png, .svg (text kept as text) or .pdf; repeatable (default: none, required)",
     )
     p.add_argument("--title", help="the chart's title (default: model name and accuracy)")
     add_scoring_arguments(p, "Scoring (predictions files only)")
@@ -34,11 +39,18 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagenet_x_hf.reports.inputs import check_same_settings, load_model_results, unique_names
+    from imagenet_x_hf.commands.scoring import scoring_settings
+    from imagenet_x_hf.reports.inputs import (
+        check_same_settings,
+        check_scoring_flags,
+        load_all_model_results,
+        unique_names,
+    )
     from imagenet_x_hf.reports.plots import plot_comparison, plot_error_ratios, save_figure
 
     options = scoring_options(args)
-    models = [load_model_results(path, **options) for path in args.inputs]
+    models = [m for path in args.inputs for m in load_all_model_results(path, **options)]
+    check_scoring_flags(models, scoring_settings(args))
     if len(models) == 1:
         fig = plot_error_ratios(models[0].results, model=models[0].name, title=args.title)
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
 
 
@@ -21,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument(
-        "files", nargs="+", metavar="FILE", help="prediction files, .csv or .parquet (default: none)"
+        "files", nargs="*", metavar="FILE", help="prediction files, .csv or .parquet (default: none)"
     )
+    add_examples_option(p)
     add_scoring_arguments(p, "scoring")
     p.add_argument(
         "--json", action="store_true", help="print JSON with intervals and breakdowns (default: table)"
@@ -72,7 +74,8 @@ def format_table(results: list[dict]) -> str:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.metrics import read_predictions, score_predictions
 
-    results = [score_predictions(read_predictions(path), **scoring_options(args)) for path in args.files]
+    files = with_examples(args.files, args)
+    results = [score_predictions(read_predictions(path), **scoring_options(args)) for path in files]
     if args.json:
         print(json.dumps({"results": results}, indent=1))
     else:

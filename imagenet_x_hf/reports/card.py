@@ -1,32 +1,38 @@
 """Write the ImageNet-X robustness section and eval results into a model card.
 
 ``update_model_card`` builds the whole new card in memory (section, ``model-index``,
-chart), checks that ``huggingface_hub.ModelCard`` parses it and that every byte
-outside our section and our metadata is unchanged, and only then writes the chart
-and the card, each to a temporary file renamed over the old one. Any error leaves
-the card as it was.
+chart, ``.eval_results/imagenet-x.yaml``), checks that ``huggingface_hub.ModelCard``
+parses it and that every byte outside our section and our metadata is unchanged, and
+only then writes the files, each to a temporary file renamed over the old one. Any
+error leaves the card as it was.
+
+A card holds one current set of ImageNet-X results: a run with other settings replaces
+the earlier set (and the section says which settings it shows), unless
+``keep_other_settings`` asks to keep several, whose metric names then carry their settings.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagenet_x_hf.reports import eval_results as hub_eval
 from imagenet_x_hf.reports.errors import HubAuthError, ModelCardError
 from imagenet_x_hf.reports.model_index import (
     DATASET_ID,
     build_model_index,
     card_data,
     eval_results_for,
-    is_ours,
+    ownership,
     parse_yaml_block,
     set_model_index,
     splice_eval_results,
 )
 from imagenet_x_hf.reports.section import find_section, render_section, splice_section
-from imagenet_x_hf.reports.summary import check_results
+from imagenet_x_hf.reports.summary import check_results, scoring_settings
 
 CHART_NAME = "imagenet_x_error_ratios.png"
 COMMIT_MESSAGE = "Add ImageNet-X robustness section and eval results (imagenet-x card)"
@@ -41,6 +47,9 @@ class CardUpdate:
     section: str  # "added" or "replaced"
     eval_results: int  # ours, in model-index
     other_eval_results: int  # the card's own, kept
+    replaced_other_settings: int = 0  # earlier ImageNet-X results computed with other settings
+    eval_results_file: Path | None = None  # .eval_results/imagenet-x.yaml, when written
+    eval_results_note: str | None = None  # why it was not written
 
 
 def read_card(path: str | os.PathLike) -> str:
@@ -68,6 +77,7 @@ def render_card(
     template: str | os.PathLike | None = None,
     dataset_id: str = DATASET_ID,
     source: str = "the card",
+    keep_other_settings: bool = False,
 ) -> tuple[str, dict]:
     """The new card text and facts about the change; ``content`` is the current card ("" for none).
 
@@ -87,14 +97,26 @@ def render_card(
     body = content[body_start:]
     had_section = find_section(body, source=source) is not None
 
-    section = render_section(results, model=model, image=chart, reproduce=reproduce, template=template)
-    new_body = splice_section(body, section, source=source)
-    ours = eval_results_for(results, dataset_id=dataset_id)
+    ours = eval_results_for(results, dataset_id=dataset_id, keep_other_settings=keep_other_settings)
+    mine = ownership(ours, dataset_id=dataset_id, keep_other_settings=keep_other_settings)
     existing = card_data(data, source=source).eval_results or []
-    others = [r for r in existing if not (ours and is_ours(r, ours[0]))]
-    with_index = splice_eval_results(content, data, ours, source=source)
+    others = [r for r in existing if not mine(r)]
+    same_settings = ownership(ours, dataset_id=dataset_id, keep_other_settings=True)
+    any_imagenet_x = ownership(ours, dataset_id=dataset_id)
+    replaced = [r for r in existing if mine(r) and not same_settings(r)]
+    section = render_section(
+        results,
+        model=model,
+        image=chart,
+        reproduce=reproduce,
+        template=template,
+        replaced_other_settings=len(replaced),
+        other_settings_kept=keep_other_settings and any(any_imagenet_x(r) for r in others),
+    )
+    new_body = splice_section(body, section, source=source)
+    with_index = splice_eval_results(content, data, ours, source=source, is_ours=mine)
     if with_index is None:
-        model_index = build_model_index(data, ours, model_name=model, source=source)
+        model_index = build_model_index(data, ours, model_name=model, source=source, is_ours=mine)
         with_index = set_model_index(content, model_index, source=source)
     new_content = with_index[: len(with_index) - len(body)] + new_body
 
@@ -111,7 +133,7 @@ def render_card(
         raise ModelCardError(
             f"the eval results written to {source} do not read back; the card was not changed"
         )
-    kept = [r for r in card.data.eval_results or [] if not is_ours(r, ours[0])]
+    kept = [r for r in card.data.eval_results or [] if not mine(r)]
     # Compared as multisets: a whole-key rewrite may regroup results that share a dataset.
     if sorted(map(repr, kept)) != sorted(map(repr, others)):  # pragma: no cover
         raise ModelCardError(f"the other eval results of {source} would change; the card was not changed")
@@ -123,21 +145,30 @@ def render_card(
         "section": "replaced" if had_section else "added",
         "eval_results": len(ours),
         "other_eval_results": len(card.data.eval_results) - len(ours),
+        "replaced_other_settings": len(replaced),
     }
     return new_content, facts
 
 
 def _write_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
-    """Write every file to a temporary sibling first, then rename them all into place."""
+    """Write every file to a temporary sibling first, then rename them all into place.
+
+    On failure the temporary files, and the folders made for them, are removed again.
+    """
     staged: list[tuple[Path, Path]] = []
+    made: list[Path] = []
+    done = False
     try:
         for path, data in files:
+            missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
             path.parent.mkdir(parents=True, exist_ok=True)
+            made += missing
             tmp = path.with_name(f".{path.name}.imagenet-x.tmp")
             tmp.write_bytes(data)
             staged.append((tmp, path))
         for tmp, path in staged:
             os.replace(tmp, path)
+        done = True
     except OSError as err:
         raise ModelCardError(
             f"cannot write {str(path)!r}: {err}; check the folder and its permissions"
@@ -145,6 +176,10 @@ def _write_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
     finally:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
+        if not done:
+            for folder in sorted(made, key=lambda d: len(d.parts), reverse=True):
+                with contextlib.suppress(OSError):
+                    folder.rmdir()  # only if empty: a folder something else wrote into stays
 
 
 def update_model_card(
@@ -157,6 +192,11 @@ def update_model_card(
     reproduce: Sequence[str] = (),
     template: str | os.PathLike | None = None,
     dataset_id: str = DATASET_ID,
+    keep_other_settings: bool = False,
+    eval_results: bool = True,
+    eval_results_base: str | None = None,
+    source_url: str | None = None,
+    date: str | None = None,
 ) -> CardUpdate:
     """Add (or replace) the robustness section and eval results of ``card_path``.
 
@@ -164,6 +204,13 @@ def update_model_card(
     downloaded from the Hub) replaces what is read from ``card_path``. With
     ``chart``, the error-ratio chart is written next to the card as
     ``imagenet_x_error_ratios.png`` and referenced from the section.
+
+    With ``eval_results``, ``.eval_results/imagenet-x.yaml`` is written beside the card
+    (the Hub's evaluation-results format, see ``imagenet_x_hf.reports.eval_results``),
+    pointing at the benchmark ``dataset_id``; entries of other benchmarks in it are kept.
+    ``eval_results_base`` (e.g. downloaded from the Hub) replaces the local file's text.
+    Results computed with settings other than the benchmark's are not written there, and
+    ``CardUpdate.eval_results_note`` says so.
     """
     card_path = Path(card_path)
     content = read_card(card_path) if base_content is None else base_content
@@ -178,8 +225,28 @@ def update_model_card(
         template=template,
         dataset_id=dataset_id,
         source=repr(str(card_path)),
+        keep_other_settings=keep_other_settings,
     )
     files = [(card_path, new_content.encode("utf-8"))]
+    eval_path, note = None, None
+    if eval_results:
+        eval_path = card_path.parent / hub_eval.EVAL_RESULTS_FILE
+        text = eval_results_text(
+            results,
+            dataset_id=dataset_id,
+            existing=read_card(eval_path) if eval_results_base is None else eval_results_base,
+            source=repr(str(eval_path)),
+            source_url=source_url,
+            date=date,
+        )
+        if text is None:
+            eval_path = None
+            note = (
+                f"{hub_eval.EVAL_RESULTS_FILE} not written: the benchmark's tasks use the default settings "
+                "(top factor, top-1 errors, prototypes excluded, validation) and these results do not"
+            )
+        else:
+            files.append((eval_path, text.encode("utf-8")))
     chart_path = None
     if chart:
         from imagenet_x_hf.reports.plots import figure_bytes, plot_error_ratios
@@ -187,7 +254,31 @@ def update_model_card(
         chart_path = card_path.parent / CHART_NAME
         files.insert(0, (chart_path, figure_bytes(plot_error_ratios(results, model=model), "png")))
     _write_atomically(files)
-    return CardUpdate(card=card_path, chart=chart_path, **facts)
+    return CardUpdate(
+        card=card_path, chart=chart_path, eval_results_file=eval_path, eval_results_note=note, **facts
+    )
+
+
+def eval_results_text(
+    results: Mapping,
+    *,
+    dataset_id: str,
+    existing: str | None,
+    source: str,
+    source_url: str | None = None,
+    date: str | None = None,
+) -> str | None:
+    """The new text of ``.eval_results/imagenet-x.yaml``, or None when the settings are not the benchmark's."""
+    if not hub_eval.benchmark_protocol(scoring_settings(results)):
+        return None
+    entries = hub_eval.eval_result_entries(
+        results,
+        dataset_id=dataset_id,
+        date=date,
+        **({"source_url": source_url, "source_name": "Model card (imagenet-x-hf)"} if source_url else {}),
+    )
+    merged = hub_eval.merge_entries(hub_eval.read_entries(existing, source=source), entries)
+    return hub_eval.dump_entries(merged)
 
 
 def require_token(token: str | None = None) -> str:
@@ -203,23 +294,58 @@ def require_token(token: str | None = None) -> str:
     return token
 
 
-def download_card(repo_id: str, *, revision: str | None = None, token: str | None = None) -> str:
-    """The README.md of a Hub model repository ("" when it has none)."""
+def _download(repo_id: str, filename: str, *, revision: str | None, token: str | None) -> str | None:
+    """A text file of a Hub model repository, or None when the repository has no such file."""
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import RemoteEntryNotFoundError
 
     try:
-        path = hf_hub_download(repo_id, "README.md", repo_type="model", revision=revision, token=token)
+        path = hf_hub_download(repo_id, filename, repo_type="model", revision=revision, token=token)
     except RemoteEntryNotFoundError:
-        # The Hub answered: the repo has no card yet. (Offline, or unreachable, is an
-        # error: starting from an empty card would replace the real one.)
-        return ""
+        # The Hub answered: no such file yet. (Offline, or unreachable, is an error:
+        # starting from an empty card would replace the real one.)
+        return None
     except OSError as err:  # HTTP errors, offline mode, a missing local cache entry
         raise ModelCardError(
             f"cannot download the model card of {repo_id!r} ({type(err).__name__}: {err}); check the repo id, "
             "your connection and access rights, or drop --repo-id and update a local copy with --model-card"
         ) from err
     return read_card(path)
+
+
+def download_card(repo_id: str, *, revision: str | None = None, token: str | None = None) -> str:
+    """The README.md of a Hub model repository ("" when it has none)."""
+    return _download(repo_id, "README.md", revision=revision, token=token) or ""
+
+
+@dataclass(frozen=True)
+class HubCard:
+    """What ``read_hub_card`` read: the card and our eval-results file at one commit."""
+
+    card: str
+    eval_results: str | None
+    commit: str | None  # the commit both were read at (the parent of our upload)
+
+
+def read_hub_card(repo_id: str, *, revision: str | None = None, token: str | None = None) -> HubCard:
+    """The card and ``.eval_results/imagenet-x.yaml`` of ``repo_id``, both read at the same commit."""
+    from huggingface_hub import HfApi
+
+    from imagenet_x_hf.reports.hub import head_commit
+
+    try:
+        commit = head_commit(HfApi(token=token), repo_id, repo_type="model", revision=revision)
+    except OSError as err:
+        raise ModelCardError(
+            f"cannot read the repository {repo_id!r} on the Hub ({type(err).__name__}: {err}); check the repo "
+            "id, your connection and access rights, or drop --repo-id and update a local copy with --model-card"
+        ) from err
+    at = commit or revision
+    return HubCard(
+        card=download_card(repo_id, revision=at, token=token),
+        eval_results=_download(repo_id, hub_eval.EVAL_RESULTS_FILE, revision=at, token=token),
+        commit=commit,
+    )
 
 
 def push_card(
@@ -229,10 +355,17 @@ def push_card(
     commit: bool = False,
     token: str | None = None,
     revision: str | None = None,
+    parent_commit: str | None = None,
 ) -> str:
-    """Upload the card (and its chart) to ``repo_id``; a pull request unless ``commit``. Returns its URL."""
+    """Upload the card, its chart and its eval-results file to ``repo_id`` in one commit.
+
+    A pull request unless ``commit`` (a rerun updates our open pull request instead of
+    opening another); ``parent_commit`` (the commit the card was read at) guards against
+    overwriting changes pushed since. Returns the URL of the commit or pull request.
+    """
     from huggingface_hub import CommitOperationAdd, HfApi
-    from huggingface_hub.errors import HfHubHTTPError
+
+    from imagenet_x_hf.reports.hub import HubUploadError, commit_files
 
     token = require_token(token)
     operations = [CommitOperationAdd(path_in_repo="README.md", path_or_fileobj=str(update.card))]
@@ -240,18 +373,22 @@ def push_card(
         operations.append(
             CommitOperationAdd(path_in_repo=update.chart.name, path_or_fileobj=str(update.chart))
         )
+    if update.eval_results_file is not None:
+        operations.append(
+            CommitOperationAdd(
+                path_in_repo=hub_eval.EVAL_RESULTS_FILE, path_or_fileobj=str(update.eval_results_file)
+            )
+        )
     try:
-        info = HfApi(token=token).create_commit(
+        return commit_files(
+            HfApi(token=token),
             repo_id,
             operations,
-            commit_message=COMMIT_MESSAGE,
             repo_type="model",
+            title=COMMIT_MESSAGE,
+            commit=commit,
             revision=revision,
-            create_pr=not commit,
+            parent_commit=parent_commit,
         )
-    except HfHubHTTPError as err:
-        raise ModelCardError(
-            f"the upload to {repo_id!r} failed ({err}); check that the token can write to the repo; "
-            f"the local card {str(update.card)!r} is written and can be pushed again"
-        ) from err
-    return info.pr_url or info.commit_url
+    except HubUploadError as err:
+        raise ModelCardError(f"{err}; the local card {str(update.card)!r} is written") from err

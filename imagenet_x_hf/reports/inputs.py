@@ -88,10 +88,17 @@ def read_run(directory: str | os.PathLike, *, name: str | None = None) -> ModelR
     return _from_results(_read_json(path), path, kind="run", name=name)
 
 
-def _from_results(data: Any, path: Path, *, kind: str, name: str | None) -> ModelResults:
-    results = check_results(data, source=repr(str(path)))
+def _from_results(
+    data: Any, path: Path, *, kind: str, name: str | None, source: str | None = None
+) -> ModelResults:
+    results = check_results(data, source=source or repr(str(path)))
     run = results.pop("run", None)
-    predictions_path = next((path.parent / f for f in PREDICTION_FILES if (path.parent / f).is_file()), None)
+    # Predictions sit next to a run's results.json; a results file elsewhere has none of its own.
+    predictions_path = (
+        next((path.parent / f for f in PREDICTION_FILES if (path.parent / f).is_file()), None)
+        if kind == "run" or path.name == RESULTS_FILE
+        else None
+    )
     model = results.get("model") or (run or {}).get("model")
     name = name or (public_model_name(model) if model else path.parent.name)
     return ModelResults(
@@ -104,10 +111,51 @@ def _from_results(data: Any, path: Path, *, kind: str, name: str | None) -> Mode
     )
 
 
-def read_results_file(path: str | os.PathLike, *, name: str | None = None) -> ModelResults:
-    """Read a results JSON file (``score --json`` output or a run's ``results.json``)."""
+def _documents(data: Any, path: Path) -> list[Any]:
+    """The RESULTS dicts of a JSON document: one dict, or ``imagenet-x score --json``'s ``{"results": [...]}``."""
+    if isinstance(data, Mapping) and "accuracy" not in data and "results" in data:
+        inner = data["results"]
+        if not isinstance(inner, list) or not inner:
+            raise ResultsFileError(
+                f"{str(path)!r} has a 'results' key that is not a non-empty list of results; "
+                "write it with 'imagenet-x score FILE --json > results.json'"
+            )
+        return inner
+    return [data]
+
+
+def read_results_documents(path: str | os.PathLike) -> list[ModelResults]:
+    """Every model in a results JSON file: a run's ``results.json`` (one) or ``score --json`` output (one or more)."""
     path = Path(path)
-    return _from_results(_read_json(path), path, kind="results", name=name)
+    docs = _documents(_read_json(path), path)
+    source = repr(str(path))
+    models = []
+    for i, doc in enumerate(docs):
+        where = source if len(docs) == 1 else f"{source} (results[{i}])"
+        models.append(_from_results(doc, path, kind="results", name=None, source=where))
+    return models
+
+
+def read_results_file(path: str | os.PathLike, *, name: str | None = None) -> ModelResults:
+    """Read one model from a results JSON file (``score --json`` output or a run's ``results.json``).
+
+    A ``score --json`` document with several models needs ``name`` to pick one.
+    """
+    path = Path(path)
+    models = read_results_documents(path)
+    if len(models) == 1:
+        model = models[0]
+        if name:
+            model.name = str(name)
+        return model
+    names = [m.name for m in models]
+    if name in names:
+        return models[names.index(name)]
+    raise ResultsFileError(
+        f"{str(path)!r} holds the results of {len(models)} models ({', '.join(names)}); "
+        + (f"none is named {name!r}; " if name else "")
+        + "pick one with --model-name NAME"
+    )
 
 
 def score_file(path: str | os.PathLike, *, name: str | None = None, **options: Any) -> ModelResults:
@@ -152,6 +200,38 @@ def load_model_results(path: str | os.PathLike, *, name: str | None = None, **op
         f"{str(path)!r} is neither a run directory, a .json results file nor a .csv/.parquet "
         "predictions file; rename it with the right extension or pass the run directory"
     )
+
+
+def load_all_model_results(path: str | os.PathLike, **options: Any) -> list[ModelResults]:
+    """Like ``load_model_results``, but every model of a ``score --json`` file with several."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() == ".json":
+        return read_results_documents(path)
+    return [load_model_results(path, **options)]
+
+
+def check_scoring_flags(models: Sequence[ModelResults], settings: Any) -> None:
+    """Fail when scoring options given on the command line contradict results read from a file.
+
+    Results read from a run or a JSON file keep the settings they were computed with, so a
+    non-default option given for them would be silently ignored; it is an error instead.
+    """
+    from imagenet_x_hf.reports.summary import scoring_settings
+    from imagenet_x_hf.settings import ScoringOptions
+
+    default = ScoringOptions()
+    asked = {k: v for k, v in settings.to_dict().items() if v != getattr(default, k)}
+    for model in models:
+        if model.kind == "predictions" or not asked:
+            continue
+        have = scoring_settings(model.results).to_dict()
+        for key, value in asked.items():
+            if have[key] != value:
+                raise ResultsFileError(
+                    f"{str(model.source)!r} was scored with {key}={have[key]!r}, but {key}={value!r} was "
+                    "asked for; scoring options apply to predictions files only: pass the predictions "
+                    "file (or rescore with 'imagenet-x score ... --json'), or drop the option"
+                )
 
 
 def check_same_settings(models: Sequence[ModelResults], *, expected: Mapping[str, Any] | None = None) -> None:

@@ -16,7 +16,7 @@ the block, is re-serialised instead: same data, new formatting.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import yaml
@@ -28,48 +28,81 @@ from huggingface_hub.utils import yaml_dump
 from imagenet_x_hf.reports.errors import ModelCardError
 from imagenet_x_hf.reports.yaml_splice import key_span, replace_key, replace_list_items
 from imagenet_x_hf.schema import FACTORS
+from imagenet_x_hf.settings import ScoringOptions
 
-# The dataset type names a Hub dataset id; the authors have not published one, so the
-# default is the dataset's short name and users pass their own export's id instead.
+# The dataset type names a Hub dataset id: the ImageNet-X benchmark repository that
+# 'imagenet-x export-hub --push ID' creates. The authors have published none, so the
+# default is the dataset's short name; pass your export's id with --dataset-id.
 DATASET_ID = "imagenet-x"
 DATASET_NAME = "ImageNet-X"
 TASK_TYPE = "image-classification"
 TASK_NAME = "Image Classification"
 OUR_METRICS = ("accuracy", "error_ratio")
 KEY = "model-index"
+# The settings that change the numbers (the confidence level changes only the intervals,
+# which model-index does not hold).
+VALUE_SETTINGS = ("split", "which_factor", "error_type", "filter_prototypes", "empty_real")
 
 # Hub dataset configs of the exported dataset (see imagenet_x_hf.export.CONFIGS).
 _CONFIG_BY_FILTER = {True: "default", False: "with_prototypes"}
 
 
-def eval_results_for(results: Mapping, *, dataset_id: str = DATASET_ID) -> list[EvalResult]:
+def settings_label(settings: ScoringOptions) -> str:
+    """The value-changing settings in a few words, for metric names that must tell runs apart.
+
+    >>> settings_label(ScoringOptions())
+    'top factor, top-1'
+    >>> settings_label(ScoringOptions(which_factor="multi", error_type="real_class", empty_real="exclude",
+    ...                               filter_prototypes=False))
+    'multi-factor, ReaL without unlabelled images, prototypes kept'
+    """
+    parts = ["top factor" if settings.which_factor == "top" else "multi-factor"]
+    if settings.error_type == "real_class":
+        parts.append("ReaL" + (" without unlabelled images" if settings.empty_real == "exclude" else ""))
+    else:
+        parts.append({"class": "top-1", "metaclass": "metaclass"}[settings.error_type])
+    if not settings.filter_prototypes:
+        parts.append("prototypes kept")
+    if settings.split != "validation":
+        parts.append(f"{settings.split} split")
+    return ", ".join(parts)
+
+
+def eval_results_for(
+    results: Mapping, *, dataset_id: str = DATASET_ID, keep_other_settings: bool = False
+) -> list[EvalResult]:
     """Overall accuracy and the per-factor error ratios of a RESULTS dict as ``EvalResult``s.
 
-    Factors without an error ratio (no image carries them) are left out: the Hub
-    needs a number.
+    Every scoring setting goes into each result's ``args`` (from the one ``ScoringOptions``
+    object, so none can be dropped). With ``keep_other_settings`` the metric names also
+    carry the settings, since the Hub shows names and not ``args``. Factors without an
+    error ratio (no image carries them) are left out: the Hub needs a number.
 
     >>> rows = {f: {"error_ratio": 1.0 + i / 100} for i, f in enumerate(FACTORS)}
     >>> ours = eval_results_for({"accuracy": 0.8, "factors": rows})
-    >>> len(ours), ours[0].metric_type, ours[1].metric_config, ours[1].metric_value
-    (17, 'accuracy', 'pose', 1.0)
+    >>> len(ours), ours[0].metric_name, ours[1].metric_config, ours[1].metric_value
+    (17, 'Top-1 accuracy', 'pose', 1.0)
+    >>> sorted(ours[0].metric_args)
+    ['confidence_level', 'empty_real', 'error_type', 'filter_prototypes', 'split', 'which_factor']
     """
-    args = {
-        "which_factor": results.get("which_factor", "top"),
-        "error_type": results.get("error_type", "class"),
-    }
+    from imagenet_x_hf.reports.summary import accuracy_name, scoring_settings
+
+    settings = scoring_settings(results)
+    args = settings.to_dict()
+    suffix = f" ({settings_label(settings)})" if keep_other_settings else ""
     common = dict(
         task_type=TASK_TYPE,
         task_name=TASK_NAME,
         dataset_type=dataset_id,
         dataset_name=DATASET_NAME,
-        dataset_config=_CONFIG_BY_FILTER[bool(results.get("filter_prototypes", True))],
-        dataset_split=results.get("split", "validation"),
+        dataset_config=_CONFIG_BY_FILTER[settings.filter_prototypes],
+        dataset_split=settings.split,
     )
     out = [
         EvalResult(
             **common,
             metric_type="accuracy",
-            metric_name="Accuracy",
+            metric_name=accuracy_name(results) + suffix,
             metric_value=results["accuracy"],
             metric_args=dict(args),
         )
@@ -82,7 +115,7 @@ def eval_results_for(results: Mapping, *, dataset_id: str = DATASET_ID) -> list[
             EvalResult(
                 **common,
                 metric_type="error_ratio",
-                metric_name=f"Error ratio: {factor.replace('_', ' ')}",
+                metric_name=f"Error ratio: {factor.replace('_', ' ')}{suffix}",
                 metric_config=factor,
                 metric_value=value,
                 metric_args=dict(args),
@@ -91,18 +124,45 @@ def eval_results_for(results: Mapping, *, dataset_id: str = DATASET_ID) -> list[
     return out
 
 
+def _value_settings(args: Mapping | None) -> dict:
+    return {k: (args or {}).get(k) for k in VALUE_SETTINGS}
+
+
+def ownership(
+    ours: Sequence[EvalResult], *, dataset_id: str = DATASET_ID, keep_other_settings: bool = False
+) -> Callable[[EvalResult], bool]:
+    """The test of which existing results the new ``ours`` replace.
+
+    An ImageNet-X result is one of our metric types on our dataset id, or one whose
+    ``args`` carry our settings (written under another ``--dataset-id``). By default every
+    ImageNet-X result is replaced, so a card holds one current set; with
+    ``keep_other_settings`` only those computed with the same value-changing settings are.
+    """
+    want = _value_settings(ours[0].metric_args) if ours else {}
+
+    def is_ours(result: EvalResult) -> bool:
+        if result.metric_type not in OUR_METRICS:
+            return False
+        args = result.metric_args if isinstance(result.metric_args, Mapping) else {}
+        imagenet_x = result.dataset_type == dataset_id or {"which_factor", "error_type"} <= set(args)
+        if not imagenet_x:
+            return False
+        return not keep_other_settings or _value_settings(args) == want
+
+    return is_ours
+
+
 def is_ours(result: EvalResult, like: EvalResult) -> bool:
-    """Whether ``result`` is one of the results ``like`` replaces: same dataset, split and settings."""
-    return (
-        result.dataset_type == like.dataset_type
-        and result.dataset_config == like.dataset_config
-        and result.dataset_split == like.dataset_split
-        and result.metric_type in OUR_METRICS
-        and (result.metric_args or {}) == (like.metric_args or {})
-    )
+    """Whether ``result`` is an ImageNet-X result that ``like`` (one of a new set) replaces."""
+    return ownership([like], dataset_id=like.dataset_type)(result)
 
 
-def merge_eval_results(existing: Sequence[EvalResult], ours: Sequence[EvalResult]) -> list[EvalResult]:
+def merge_eval_results(
+    existing: Sequence[EvalResult],
+    ours: Sequence[EvalResult],
+    *,
+    is_ours: Callable[[EvalResult], bool] | None = None,
+) -> list[EvalResult]:
     """Keep the results that are not ours, in their order, then ours.
 
     >>> old = eval_results_for({"accuracy": 0.5, "factors": {f: {} for f in FACTORS}})
@@ -114,13 +174,21 @@ def merge_eval_results(existing: Sequence[EvalResult], ours: Sequence[EvalResult
     """
     if not ours:
         return list(existing)
-    return [r for r in existing if not is_ours(r, ours[0])] + list(ours)
+    mine = is_ours or ownership(ours, dataset_id=ours[0].dataset_type)
+    return [r for r in existing if not mine(r)] + list(ours)
 
 
 def parse_yaml_block(content: str, *, source: str) -> tuple[re.Match | None, dict]:
     """The card's YAML block (its regex match, or None) and its data; clear errors when damaged."""
     match = REGEX_YAML_BLOCK.search(content)
     if match is None:
+        if re.match(r"\s*---[ \t]*(\r?\n|$)", content):
+            # Without this check a second YAML block would be put in front of the first.
+            raise ModelCardError(
+                f"{source} opens a YAML block with '---' on its first line but never closes it; "
+                "add a line '---' after the metadata (or delete the first '---') and rerun; "
+                "the card was not changed"
+            )
         return None, {}
     try:
         data = yaml.safe_load(match.group(2))
@@ -157,11 +225,16 @@ def card_data(data: Mapping[str, Any], *, source: str) -> ModelCardData:
 
 
 def build_model_index(
-    data: Mapping[str, Any], ours: Sequence[EvalResult], *, model_name: str, source: str
+    data: Mapping[str, Any],
+    ours: Sequence[EvalResult],
+    *,
+    model_name: str,
+    source: str,
+    is_ours: Callable[[EvalResult], bool] | None = None,
 ) -> list[dict]:
     """The new ``model-index`` value: the card's results that are not ours, then ours."""
     existing = card_data(data, source=source)
-    merged = merge_eval_results(existing.eval_results or [], ours)
+    merged = merge_eval_results(existing.eval_results or [], ours, is_ours=is_ours)
     card = ModelCardData(eval_results=merged, model_name=existing.model_name or model_name)
     return card.to_dict()[KEY]
 
@@ -209,7 +282,12 @@ def _line_break(content: str) -> str:
 
 
 def splice_eval_results(
-    content: str, data: Mapping[str, Any], ours: Sequence[EvalResult], *, source: str
+    content: str,
+    data: Mapping[str, Any],
+    ours: Sequence[EvalResult],
+    *,
+    source: str,
+    is_ours: Callable[[EvalResult], bool] | None = None,
 ) -> str | None:
     """``content`` with our results items of its ``model-index`` replaced, nothing else touched.
 
@@ -225,13 +303,14 @@ def splice_eval_results(
     if not isinstance(entry, dict) or not isinstance(entry.get("results"), list):
         return None
     groups = entry["results"]
+    mine = is_ours or ownership(ours, dataset_id=ours[0].dataset_type)
 
     def group_is_ours(i: int) -> bool | None:
         try:
             _, results = model_index_to_eval_results([{"name": "-", "results": [groups[i]]}])
         except (KeyError, TypeError, ValueError):
             return False  # not ours to judge: keep it as it is
-        flags = {is_ours(r, ours[0]) for r in results}
+        flags = {mine(r) for r in results}
         return None if len(flags) > 1 else bool(flags and flags.pop())
 
     flags = [group_is_ours(i) for i in range(len(groups))]

@@ -21,7 +21,7 @@ from imagenet_x_hf.schema import FACTORS
 
 WIDTH_IN = 8.0
 DPI = 150
-FORMATS = ("png", "svg")
+FORMATS = ("png", "svg", "pdf")
 # Colour-blind-safe (Okabe & Ito); the single-model chart colours a bar by where its interval lies.
 VERSUS_ONE_COLORS = {"above": "#D55E00", "includes": "#A0A0A0", "below": "#0072B2", "unknown": "#A0A0A0"}
 VERSUS_ONE_LABELS = {
@@ -29,7 +29,10 @@ VERSUS_ONE_LABELS = {
     "includes": "interval includes 1",
     "below": "interval below 1 (fewer mistakes)",
 }
-MODEL_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+# One colour per model: Okabe & Ito's blue, orange and green, then a dark magenta (their pink
+# was too close to the orange at four models), sky blue, vermillion, black; all strong enough
+# to be told apart as thin bars and as outlines.
+MODEL_COLORS = ("#0072B2", "#E69F00", "#009E73", "#AA3377", "#56B4E9", "#D55E00", "#000000", "#999933")
 
 
 def _figure(height: float, *, rows: int = 1, height_ratios: Sequence[float] | None = None):
@@ -156,7 +159,8 @@ def plot_comparison(
 
     With ``comparisons`` (``paired_comparison`` dicts of each model against
     ``baseline``), a second panel shows the per-factor differences with their
-    intervals and a line at 0; a difference whose interval includes 0 is drawn pale.
+    intervals and a line at 0; a difference whose interval includes 0 is drawn as a
+    hatched outline in the model's colour, a clear one filled.
     """
     if not models:
         raise ResultsFileError("nothing to plot: pass at least one model's results")
@@ -215,8 +219,6 @@ def plot_comparison(
 def _plot_differences(
     ax, comparisons: Sequence[Mapping], *, color_of: Mapping[str, str], baseline: str | None
 ) -> None:
-    from matplotlib.colors import to_rgba
-
     n = len(comparisons)
     width = 0.84 / max(n, 1)
     x = np.arange(len(FACTORS))
@@ -232,17 +234,19 @@ def _plot_differences(
             for lo, hi in zip(lows, highs, strict=True)
         ]
         base = color_of.get(name, "#555555")
-        colors = [to_rgba(base, 1.0 if c else 0.35) for c in clear]
         offset = (i - (n - 1) / 2) * width
-        ax.bar(
+        bars = ax.bar(
             x + offset,
             np.nan_to_num(heights),
             width=width * 0.92,
-            color=colors,
+            color=[base if c else "white" for c in clear],
             edgecolor=base,
-            linewidth=0.6,
+            linewidth=1.0,
             zorder=2,
         )
+        for patch, c in zip(bars, clear):
+            if not c:
+                patch.set_hatch("////")
         ax.errorbar(
             x + offset,
             heights,
@@ -257,24 +261,31 @@ def _plot_differences(
     reference = baseline or (comparisons[0].get("b") if comparisons else "baseline")
     _style(ax, ylabel=f"Difference vs {reference}")
     ax.set_title(
-        f"Paired difference of error ratios, model − {reference} (pale: interval includes 0)",
+        f"Paired difference of error ratios, model − {reference} (hatched: interval includes 0)",
         fontsize=10,
         loc="left",
     )
 
 
+_METADATA = {"svg": {"Date": None}, "png": {"Software": None}, "pdf": {"CreationDate": None, "ModDate": None}}
+
+
 def figure_bytes(fig, fmt: str) -> bytes:
-    """The figure encoded as ``png`` or ``svg`` (no timestamps, so equal inputs give equal files)."""
+    """The figure encoded as ``png``, ``svg`` or ``pdf`` (no timestamps: equal inputs give equal files).
+
+    Text stays text: SVG keeps it as ``<text>`` elements (searchable, editable) and PDF
+    embeds TrueType fonts, instead of drawing each glyph as a path.
+    """
     fmt = fmt.lower()
     if fmt not in FORMATS:
-        raise ResultsFileError(f"cannot write a {fmt!r} chart; use a .png or .svg file name")
-    metadata = {"Date": None} if fmt == "svg" else {"Software": None}
+        raise ResultsFileError(f"cannot write a {fmt!r} chart; use a .png, .svg or .pdf file name")
     import matplotlib
 
     buffer = io.BytesIO()
     # A fixed salt makes the SVG's element ids, hence its bytes, the same on every run.
-    with matplotlib.rc_context({"svg.hashsalt": "imagenet-x-hf"}):
-        fig.savefig(buffer, format=fmt, dpi=DPI, metadata=metadata)
+    settings = {"svg.hashsalt": "imagenet-x-hf", "svg.fonttype": "none", "pdf.fonttype": 42}
+    with matplotlib.rc_context(settings):
+        fig.savefig(buffer, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
     return buffer.getvalue()
 
 

@@ -1,5 +1,9 @@
 """The commands that reproduce a report, for the card's "Reproduce" part.
 
+Every scoring option comes from the one ``ScoringOptions`` object the results were
+computed with (``ScoringOptions.cli_args()``), so no option can be dropped: a setting
+added there reaches the Reproduce block without a change here.
+
 Local paths are reduced to their last component (``runs/vit`` -> ``vit``): a card is
 public, the user's directory layout is not, and the reader runs the commands in a
 folder of their own anyway. ImageNet's location is a placeholder for the same reason.
@@ -13,7 +17,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from imagenet_x_hf.settings import ScoringOptions
+
 IMAGENET_PLACEHOLDER = "/path/to/imagenet"
+PACKAGE = "imagenet-x-hf"
 # Run-config keys written by the runner and the ``imagenet-x evaluate`` options they came from.
 # The resolved commit pins the weights exactly; the revision asked for is the fallback.
 _EVALUATE_OPTIONS = (
@@ -22,12 +29,20 @@ _EVALUATE_OPTIONS = (
     (("precision",), "--precision"),
     (("batch_size",), "--batch-size"),
 )
-_SCORE_OPTIONS = (
-    ("split", "--split", "validation"),
-    ("which_factor", "--which-factor", "top"),
-    ("error_type", "--error-type", "class"),
-    ("confidence_level", "--confidence-level", 0.95),
-)
+# ``evaluate`` scores at the default confidence level; a run with another one is redone with card.
+_DEFAULT_LEVEL = ScoringOptions().confidence_level
+
+
+def install_command(*, runner: bool = False) -> str:
+    """The ``pip install`` line of this version (with timm support when a model is evaluated).
+
+    >>> install_command().startswith("pip install imagenet-x-hf==")
+    True
+    """
+    from imagenet_x_hf import __version__
+
+    extra = "[all]" if runner else ""
+    return _join(["pip", "install", f"{PACKAGE}{extra}=={__version__}"])
 
 
 def public_model_name(model: str) -> str:
@@ -46,13 +61,23 @@ def _join(argv: Sequence[Any]) -> str:
     return shlex.join(str(a) for a in argv)
 
 
+def _settings(results: Mapping[str, Any]) -> ScoringOptions:
+    from imagenet_x_hf.reports.summary import scoring_settings
+
+    return scoring_settings(results)
+
+
 def evaluate_command(
     run: Mapping[str, Any], *, output: str, results: Mapping[str, Any] | None = None
 ) -> str | None:
     """The ``imagenet-x evaluate`` command of a run config, or None without a model id.
 
-    >>> evaluate_command({"model": "google/vit-base-patch16-224", "batch_size": 64}, output="vit")
-    'imagenet-x evaluate --model google/vit-base-patch16-224 --batch-size 64 --imagenet /path/to/imagenet --output vit'
+    Its scoring options are those of ``results`` (all but the confidence level, which
+    ``evaluate`` does not take).
+
+    >>> evaluate_command({"model": "google/vit-base-patch16-224", "batch_size": 64}, output="vit",
+    ...                  results={"error_type": "real_class", "empty_real": "exclude"})
+    'imagenet-x evaluate --model google/vit-base-patch16-224 --batch-size 64 --imagenet /path/to/imagenet --output vit --error-type real_class --empty-real exclude'
     """
     command = run.get("command")
     if isinstance(command, str) and command.strip():
@@ -67,41 +92,50 @@ def evaluate_command(
         value = next((run[k] for k in keys if run.get(k) not in (None, "", False)), None)
         if value is not None:
             argv += [flag, value]
-    results = results or {}
     argv += ["--imagenet", IMAGENET_PLACEHOLDER, "--output", output]
-    # evaluate scores at the default level; a different level is the card command's business.
-    argv += _score_flags(results, confidence=False)
-    return _join(argv)
-
-
-def _score_flags(results: Mapping[str, Any], *, confidence: bool = True) -> list[str]:
-    flags: list[str] = []
-    for key, flag, default in _SCORE_OPTIONS:
-        if key == "confidence_level" and not confidence:
-            continue
-        value = results.get(key, default)
-        if value != default:
-            flags += [flag, str(value)]
-    if results.get("filter_prototypes", True) is False:
-        flags.append("--keep-prototypes")
-    return flags
+    settings = _settings(results or {}).replace(confidence_level=_DEFAULT_LEVEL)
+    return _join(argv + settings.cli_args())
 
 
 def reproduce_commands(
-    *, kind: str, source: str | Path, results: Mapping[str, Any], run: Mapping[str, Any] | None = None
+    *,
+    kind: str,
+    source: str | Path,
+    results: Mapping[str, Any],
+    run: Mapping[str, Any] | None = None,
+    model: str | None = None,
 ) -> list[str]:
-    """The commands that recreate the numbers and the section from scratch.
+    """The commands that recreate the numbers and the section from scratch, install line first.
 
-    >>> reproduce_commands(kind="predictions", source="/home/me/preds/ResNet50.csv", results={"which_factor": "multi"})
-    ['imagenet-x card --predictions ResNet50.csv --which-factor multi --model-card README.md']
+    ``kind`` is that of ``ModelResults``: ``"predictions"`` (scored from a file),
+    ``"run"`` (a run directory) or ``"results"`` (a results JSON, e.g. ``score --json``
+    output: the section is rebuilt from the model's predictions file, ``MODEL.csv``).
+
+    >>> reproduce_commands(kind="predictions", source="/home/me/preds/ResNet50.csv",
+    ...                    results={"which_factor": "multi", "filter_prototypes": False})[1]
+    'imagenet-x card --predictions ResNet50.csv --which-factor multi --keep-prototypes --model-card README.md'
     """
+    settings = _settings(results)
     name = Path(source).name
     if kind == "run":
-        commands = []
+        commands = [install_command(runner=True)]
         evaluate = evaluate_command(run or {}, output=name, results=results)
         if evaluate:
             commands.append(evaluate)
-        commands.append(_join(["imagenet-x", "card", "--run", name, "--model-card", "README.md"]))
+        if settings.confidence_level == _DEFAULT_LEVEL:
+            commands.append(_join(["imagenet-x", "card", "--run", name, "--model-card", "README.md"]))
+        else:
+            # The run's results were rescored at another level: score its predictions again.
+            argv = ["imagenet-x", "card", "--predictions", f"{name}/predictions.parquet"]
+            argv += ["--model-name", model or name, *settings.cli_args(), "--model-card", "README.md"]
+            commands.append(_join(argv))
         return commands
-    flag = "--predictions" if kind == "predictions" else "--run"
-    return [_join(["imagenet-x", "card", flag, name, *_score_flags(results), "--model-card", "README.md"])]
+    if kind == "results":
+        stem = public_model_name(str(results.get("model") or model or Path(name).stem))
+        predictions = f"{stem.replace('/', '_')}.csv"
+    else:
+        predictions = name
+    argv = ["imagenet-x", "card", "--predictions", predictions]
+    if model and model != Path(predictions).stem:
+        argv += ["--model-name", model]
+    return [install_command(), _join(argv + settings.cli_args() + ["--model-card", "README.md"])]

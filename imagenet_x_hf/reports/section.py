@@ -19,6 +19,7 @@ from imagenet_x_hf.reports.summary import (
     format_percent,
     format_ratio,
     summarize,
+    zoo_sentence,
 )
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS
 
@@ -31,41 +32,76 @@ _END_PREFIX = "<!-- imagenet-x:robustness:end"
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "robustness_section.md.j2"
 PAPER_URL = "https://arxiv.org/abs/2211.01866"
 PROJECT_URL = "https://pypi.org/project/imagenet-x-hf/"
+INTERVAL_REFERENCE = (
+    "Koopman, P. A. R. (1984). Confidence intervals for the ratio of two binomial proportions. "
+    "*Biometrics* 40(2), 513–517"
+)
 
 _WHICH_FACTOR_TEXT = {
-    "top": "each image counts under its single most salient factor (top factor)",
-    "multi": "each image counts under every factor marked for it (multi-factor)",
+    "top": "each image counts under its single most salient factor (the paper's top-factor annotation)",
+    "multi": "each image counts under every factor marked for it (multi-factor annotation)",
 }
 _ERROR_TEXT = {
-    "class": "a prediction is wrong when it is not the labelled class (top-1)",
-    "real_class": "a prediction is wrong when it is not among the image's ReaL labels",
-    "metaclass": "a prediction is wrong when its class is outside the true metaclass",
+    "class": "a prediction counts as correct when it is the labelled class (top-1)",
+    "metaclass": "a prediction counts as correct when its class is in the labelled class's metaclass",
 }
+_METHOD_TEXT = {
+    "koopman-score-risk-ratio": (
+        "a score interval for the ratio of two proportions (Koopman, 1984), computed from the error "
+        "counts on the factor's images and on the other images"
+    ),
+}
+
+
+def method_text(method: str | None) -> str:
+    """An interval method's identifier said in words (the identifier itself when unknown).
+
+    >>> method_text("koopman-score-risk-ratio")[:43]
+    'a score interval for the ratio of two propo'
+    """
+    return _METHOD_TEXT.get(method or "", method or "method not recorded")
 
 
 def settings_text(results: Mapping) -> dict[str, str]:
     """The scoring settings of a RESULTS dict, each said in words."""
+    from imagenet_x_hf.reports.summary import scoring_settings
+
+    settings = scoring_settings(results)
     coverage = results.get("coverage") or {}
-    split = str(results.get("split") or "validation")
-    level = results.get("confidence_level")
+    split = settings.split
+    if settings.error_type == "real_class":
+        error = (
+            "a prediction counts as correct when it is among the image's ImageNet-ReaL labels (ReaL "
+            "accuracy); images without ReaL labels are "
+            + ("left out" if settings.empty_real == "exclude" else "counted as errors")
+        )
+    else:
+        error = _ERROR_TEXT[settings.error_type]
+    method = str(results.get("interval_method") or "")
     out = {
-        "which_factor": _WHICH_FACTOR_TEXT.get(
-            results.get("which_factor", "top"), str(results.get("which_factor"))
-        ),
-        "error_type": _ERROR_TEXT.get(results.get("error_type", "class"), str(results.get("error_type"))),
+        "which_factor": _WHICH_FACTOR_TEXT[settings.which_factor],
+        "error_type": error,
         "prototypes": (
-            "the validation images shown to annotators as examples are left out"
-            if results.get("filter_prototypes", True)
-            else "the validation images shown to annotators as examples are included"
+            "the validation images shown to annotators as examples (prototypes) are left out"
+            if settings.filter_prototypes
+            else "the validation images shown to annotators as examples (prototypes) are included"
         ),
-        "level": f"{100 * level:g}%" if isinstance(level, (int, float)) else "",
-        "interval_method": str(results.get("interval_method") or "unspecified"),
+        "split": f"ImageNet {split} images",
+        "level": f"{100 * settings.confidence_level:g}%",
+        "interval_method": method or "unspecified",
+        "interval_words": _METHOD_TEXT.get(
+            method, f"the method {method!r}" if method else "an unstated method"
+        ),
+        "interval_reference": INTERVAL_REFERENCE,
     }
     if coverage.get("annotated") is not None and coverage.get("used") is not None:
         missing = coverage.get("missing") or 0
+        no_real = coverage.get("real_empty_excluded") or 0
+        why = [f"{missing:,} had no prediction"] if missing else []
+        why += [f"{no_real:,} have no ReaL labels"] if no_real else []
         out["coverage"] = (
             f"{coverage['used']:,} of the {coverage['annotated']:,} annotated {split} images were scored"
-            + (f" ({missing:,} had no prediction)" if missing else "")
+            + (f" ({'; '.join(why)})" if why else "")
         )
     else:
         out["coverage"] = f"{int(results['images']):,} annotated {split} images were scored"
@@ -110,15 +146,21 @@ def render_section(
     image: str | None = None,
     reproduce: Sequence[str] = (),
     template: str | os.PathLike | None = None,
+    replaced_other_settings: int = 0,
+    other_settings_kept: bool = False,
 ) -> str:
     """The section, markers included, without a trailing newline.
 
     ``image`` is the chart's path relative to the card; ``reproduce`` the commands
-    that recreate the numbers. The template receives ``model``, ``results``,
-    ``summary`` (``summarize(results)``), ``rows`` (one ``FactorRow`` per factor, in
-    the paper's order), ``definitions``, ``settings``, ``image``, ``reproduce``,
-    ``paper_url`` and ``project_url``, and the filters ``ratio``, ``percent``,
-    ``interval`` and ``md``.
+    that recreate the numbers (the install line first). The template receives
+    ``model``, ``results``, ``summary`` (``summarize(results)``: ``.lead`` and
+    ``.details`` sentences, factor groups ``.more``, ``.less``, ``.average``,
+    ``.unclear``), ``zoo`` (one sentence placing the model among released models, or
+    none), ``rows`` (one ``FactorRow`` per factor, in the paper's order),
+    ``definitions``, ``settings`` (each setting in words), ``accuracy_name``,
+    ``image``, ``reproduce``, ``paper_url``, ``project_url``, ``replaced_other_settings``
+    (how many earlier results with other settings this run replaced) and
+    ``other_settings_kept``, and the filters ``ratio``, ``percent``, ``interval`` and ``md``.
     """
     from jinja2 import TemplateError
 
@@ -129,10 +171,15 @@ def render_section(
         )
     env = _environment(path.parent)
     try:
+        summary = summarize(results)
         body = env.get_template(path.name).render(
             model=model,
             results=results,
-            summary=summarize(results),
+            summary=summary,
+            zoo=zoo_sentence(results),
+            accuracy_name=summary.accuracy_name,
+            replaced_other_settings=replaced_other_settings,
+            other_settings_kept=other_settings_kept,
             rows=factor_rows(results),
             definitions=FACTOR_DEFINITIONS,
             settings=settings_text(results),

@@ -6,7 +6,9 @@ predicted_probability``), so their toolkit and ``imagenet-x score`` read it;
 is the ImageNet-X RESULTS dict of ``imagenet_x_hf.metrics.score_predictions`` with
 the run's configuration under ``"run"`` (its ``timing.predict_seconds`` covers loading
 the weights and predicting, on all processes, for the images this invocation
-predicted). ``results.json`` is written last: its presence means the run is complete.
+predicted) and the model's place among the authors' released models under ``"zoo"``
+(:func:`imagenet_x_hf.zoo.zoo_block`). ``results.json`` is written last: its presence
+means the run is complete.
 """
 
 from __future__ import annotations
@@ -90,5 +92,9 @@ def write_outputs(
         empty_real=empty_real,
     )
     results["run"] = run_info
+    from imagenet_x_hf.zoo import zoo_block
+
+    # Where the model stands among the authors' zoo; a note instead when the tables cannot be had.
+    results["zoo"] = zoo_block(results)
     atomic_write_json(output / "results.json", results)
     return json.loads(json.dumps(results))  # exactly what the file holds (tuples become lists)

@@ -116,3 +116,105 @@ def test_push_without_a_token_is_refused(tmp_path, monkeypatch):
     monkeypatch.setattr("huggingface_hub.constants.HF_TOKEN_PATH", str(tmp_path / "no-token"))
     with pytest.raises(ImageNetXError, match="token"):
         push_to_hub(tmp_path, "someone/imagenet-x")
+
+
+def test_export_declares_the_benchmark(exported):
+    import yaml
+
+    from imagenet_x_hf.reports.eval_results import EVALUATION_FRAMEWORK, task_ids
+
+    data = yaml.safe_load((exported / "eval.yaml").read_text())
+    # The fields of the Hub's eval.yaml specification (https://huggingface.co/docs/hub/eval-results).
+    assert set(data) == {"name", "description", "evaluation_framework", "tasks"}
+    assert data["evaluation_framework"] == EVALUATION_FRAMEWORK
+    assert (
+        [t["id"] for t in data["tasks"]]
+        == task_ids()
+        == ["accuracy"] + [f"error_ratio_{f}" for f in imagenet_x_hf.FACTORS]
+    )
+    for task in data["tasks"]:
+        assert set(task) == {"id", "config", "split"}
+        # each task points at a config and split that load
+        assert task["config"] in CONFIGS and task["split"] in ("validation", "train")
+    loaded = datasets.load_dataset(str(exported), data["tasks"][0]["config"], split=data["tasks"][0]["split"])
+    assert loaded.num_rows == 46_110
+
+
+def test_card_first_paragraph_and_licences():
+    text = DatasetCard(card_template_path().read_text()).text
+    first = text.split("\n\n")[1]
+    assert "What it is for" in first and "why" in first
+    data = DatasetCard(card_template_path().read_text()).data.to_dict()
+    assert data["annotations_creators"] and data["license"] == "cc-by-nc-4.0"
+    for needle in (
+        "arxiv.org/abs/2211.01866",
+        "## Intended uses",
+        "## Limitations",
+        "Are we done with ImageNet?",
+        "arxiv.org/abs/2006.07159",
+        "BSD 3-Clause",
+        "@article{beyer2020imagenet",
+    ):
+        assert needle in text
+
+
+def test_push_fills_the_repo_id_and_updates_our_pull_request(tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    import huggingface_hub
+    from huggingface_hub import Discussion
+
+    from imagenet_x_hf.export import COMMIT_MESSAGE
+
+    calls, open_prs = [], []
+    monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, *a, **k: None)
+    monkeypatch.setattr(
+        huggingface_hub.HfApi, "repo_info", lambda self, *a, **k: SimpleNamespace(sha="c0ffee" * 6 + "abcd")
+    )
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self, **k: {"name": "me"})
+    monkeypatch.setattr(
+        huggingface_hub.HfApi, "get_repo_discussions", lambda self, repo_id, **k: iter(open_prs)
+    )
+
+    def create_commit(self, repo_id, operations, **kwargs):
+        calls.append(dict(repo_id=repo_id, paths=sorted(op.path_in_repo for op in operations), **kwargs))
+        return SimpleNamespace(
+            pr_url="https://huggingface.co/datasets/me/ix/discussions/1" if kwargs.get("create_pr") else None,
+            commit_url="https://huggingface.co/datasets/me/ix/commit/1",
+        )
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_commit", create_commit)
+    out = tmp_path / "out"
+    assert cli.main(["export-hub", str(out), "--push", "me/ix", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    readme = (out / "README.md").read_text()
+    assert 'load_dataset("me/ix", split="validation")' in readme and "<this repo>" not in readme
+    (first,) = calls
+    assert first["create_pr"] is True and first["parent_commit"] == "c0ffee" * 6 + "abcd"
+    assert first["repo_type"] == "dataset" and "eval.yaml" in first["paths"] and "README.md" in first["paths"]
+    assert summary["pushed"].endswith("discussions/1")
+
+    # A rerun finds our open pull request and adds a commit to it.
+    open_prs.append(
+        Discussion(
+            title=COMMIT_MESSAGE,
+            status="open",
+            num=4,
+            repo_id="me/ix",
+            repo_type="dataset",
+            author="me",
+            is_pull_request=True,
+            created_at=None,
+            endpoint="https://huggingface.co",
+        )
+    )
+    assert cli.main(["export-hub", str(out), "--overwrite", "--push", "me/ix", "--json"]) == 0
+    assert calls[1]["revision"] == "refs/pr/4" and not calls[1].get("create_pr")
+    assert (
+        json.loads(capsys.readouterr().out)["pushed"] == "https://huggingface.co/datasets/me/ix/discussions/4"
+    )
+
+    # --commit goes to the branch, guarded by the commit read before.
+    assert cli.main(["export-hub", str(out), "--overwrite", "--push", "me/ix", "--commit"]) == 0
+    assert calls[2]["parent_commit"] == "c0ffee" * 6 + "abcd" and not calls[2].get("create_pr")

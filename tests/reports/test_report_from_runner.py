@@ -72,7 +72,7 @@ def test_card_from_a_real_run(run_dir, capsys, tmp_path):
     assert "--output tiny-vit-run" in text and str(run_dir.parent) not in text
     assert card.data.model_name == "tiny-vit"
     for factor in set(FACTORS) - set(with_images):
-        assert f"| {factor.replace('_', ' ')} | n/a | n/a | n/a | 0 |" in text
+        assert f"| {factor.replace('_', ' ')} | n/a | n/a | 0 | n/a |" in text
 
 
 @pytest.mark.slow

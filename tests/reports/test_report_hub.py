@@ -1,7 +1,9 @@
 """The Hub side of ``imagenet-x card`` without a network: download and upload are replaced by fakes.
 
-What is checked is our side of the wiring: which file is fetched, what a missing card
-means, what is uploaded, and that an upload is a pull request unless --commit.
+What is checked is our side of the wiring: which files are fetched and at which commit,
+what a missing card means, what is uploaded (card, chart and .eval_results in one commit),
+that an upload is a pull request unless --commit, guarded by the parent commit, and that a
+rerun updates our open pull request instead of opening another.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ from types import SimpleNamespace
 
 import huggingface_hub
 import pytest
-from huggingface_hub import ModelCard
+from huggingface_hub import Discussion, ModelCard
 from huggingface_hub.errors import RemoteEntryNotFoundError
 
 from imagenet_x_hf.cli import main
-from imagenet_x_hf.reports.card import CHART_NAME, download_card
+from imagenet_x_hf.reports.card import CHART_NAME, COMMIT_MESSAGE, download_card
 from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.reports.eval_results import EVAL_RESULTS_FILE
 
 HUB_CARD = "---\nlicense: mit\nlibrary_name: timm\n---\n# Hub model\n\nFrom the Hub.\n"
+HEAD = "0123456789abcdef0123456789abcdef01234567"
+# Another benchmark's result already in the repo's file: it must survive our update.
+HUB_EVAL = "- dataset:\n    id: other/bench\n    task_id: main\n  value: 0.5\n"
 
 
 @pytest.fixture
@@ -37,23 +43,54 @@ def fake_download(monkeypatch, tmp_path):
     hub_file.parent.mkdir()
     hub_file.write_text(HUB_CARD)
 
+    eval_file = tmp_path / "hub" / "eval.yaml"
+    eval_file.write_text(HUB_EVAL)
+
     def download(repo_id, filename, **kwargs):
         calls.append((repo_id, filename, kwargs))
-        if repo_id == "me/no-card":
+        if repo_id == "me/no-card" or (filename == EVAL_RESULTS_FILE and repo_id != "me/with-eval"):
             fake_response = SimpleNamespace(headers={}, request=None)
-            raise RemoteEntryNotFoundError("404: README.md not found", response=fake_response)
-        return str(hub_file)
+            raise RemoteEntryNotFoundError(f"404: {filename} not found", response=fake_response)
+        return str(eval_file if filename == EVAL_RESULTS_FILE else hub_file)
+
+    def repo_info(self, repo_id, **kwargs):
+        return SimpleNamespace(sha=HEAD)
 
     monkeypatch.setattr(huggingface_hub, "hf_hub_download", download)
+    monkeypatch.setattr(huggingface_hub.HfApi, "repo_info", repo_info)
     return calls
+
+
+class FakeHub:
+    """Records commits; holds the open pull requests ``get_repo_discussions`` lists."""
+
+    def __init__(self):
+        self.calls: list[dict] = []
+        self.discussions: list[Discussion] = []
+        self.listed: list[dict] = []
+
+    def pr(self, num: int, title: str = COMMIT_MESSAGE, author: str = "me") -> None:
+        self.discussions.append(
+            Discussion(
+                title=title,
+                status="open",
+                num=num,
+                repo_id="me/model",
+                repo_type="model",
+                author=author,
+                is_pull_request=True,
+                created_at=None,
+                endpoint="https://huggingface.co",
+            )
+        )
 
 
 @pytest.fixture
 def fake_upload(monkeypatch):
-    calls = []
+    hub = FakeHub()
 
     def create_commit(self, repo_id, operations, **kwargs):
-        calls.append(
+        hub.calls.append(
             dict(
                 repo_id=repo_id,
                 files={op.path_in_repo: Path(op.path_or_fileobj).read_bytes() for op in operations},
@@ -66,16 +103,24 @@ def fake_upload(monkeypatch):
             commit_url="https://huggingface.co/me/model/commit/abc",
         )
 
+    def get_repo_discussions(self, repo_id, **kwargs):
+        hub.listed.append(kwargs)
+        return iter([d for d in hub.discussions if kwargs.get("author") in (None, d.author)])
+
     monkeypatch.setenv("HF_TOKEN", "hf_not_a_real_token")
     monkeypatch.setattr(huggingface_hub.HfApi, "create_commit", create_commit)
-    return calls
+    monkeypatch.setattr(huggingface_hub.HfApi, "get_repo_discussions", get_repo_discussions)
+    monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self, **kw: {"name": "me"})
+    return hub
 
 
 def test_repo_card_is_downloaded_and_updated_locally(run_dir, fake_download, vit, capsys):
     assert main(["card", "--run", str(run_dir), "--repo-id", "me/model", "--revision", "dev", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
+    # Both files are read at the commit the branch pointed to: the parent of a later upload.
     assert fake_download == [
-        ("me/model", "README.md", {"repo_type": "model", "revision": "dev", "token": None})
+        ("me/model", "README.md", {"repo_type": "model", "revision": HEAD, "token": None}),
+        ("me/model", EVAL_RESULTS_FILE, {"repo_type": "model", "revision": HEAD, "token": None}),
     ]
     local = run_dir / "model_card" / "README.md"
     assert summary["card"] == str(local) and "pushed" not in summary
@@ -102,18 +147,62 @@ def test_unreachable_hub_is_an_error_not_an_empty_card(run_dir, tmp_path, monkey
 
 
 @pytest.mark.parametrize("commit", [False, True], ids=["pull-request", "commit"])
-def test_push_uploads_card_and_chart(run_dir, fake_download, fake_upload, commit, capsys):
+def test_push_uploads_card_chart_and_eval_results(run_dir, fake_download, fake_upload, commit, capsys):
     argv = ["card", "--run", str(run_dir), "--repo-id", "me/model", "--push", "--json"]
     assert main(argv + (["--commit"] if commit else [])) == 0
     summary = json.loads(capsys.readouterr().out)
-    (call,) = fake_upload
+    (call,) = fake_upload.calls
     assert call["repo_id"] == "me/model" and call["repo_type"] == "model"
-    assert call["create_pr"] is (not commit)
+    assert call.get("create_pr", False) is (not commit)
+    assert call["parent_commit"] == HEAD  # refused by the Hub if the branch moved meanwhile
     local = run_dir / "model_card"
     assert call["files"] == {
         "README.md": (local / "README.md").read_bytes(),
         CHART_NAME: (local / CHART_NAME).read_bytes(),
+        EVAL_RESULTS_FILE: (local / EVAL_RESULTS_FILE).read_bytes(),
     }
     expected_url = "commit/abc" if commit else "discussions/1"
     assert summary["pushed"].endswith(expected_url)
     assert "hf_not_a_real_token" not in json.dumps(summary)
+
+
+def test_rerun_updates_our_open_pull_request(run_dir, fake_download, fake_upload, capsys):
+    fake_upload.pr(3, title="Something else")  # ours, but another change
+    fake_upload.pr(5, author="someone-else")  # same title, not ours
+    fake_upload.pr(7)
+    argv = ["card", "--run", str(run_dir), "--repo-id", "me/model", "--push", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    (call,) = fake_upload.calls
+    assert call["revision"] == "refs/pr/7" and not call.get("create_pr")
+    assert summary["pushed"] == "https://huggingface.co/me/model/discussions/7"
+    assert fake_upload.listed[0]["author"] == "me"
+    assert fake_upload.listed[0]["discussion_type"] == "pull_request"
+    assert fake_upload.listed[0]["discussion_status"] == "open"
+
+
+def test_commit_to_a_moved_branch_is_refused(run_dir, fake_download, fake_upload, monkeypatch, capsys):
+    from huggingface_hub.errors import HfHubHTTPError
+
+    def moved(self, repo_id, operations, **kwargs):
+        response = SimpleNamespace(status_code=412, headers={}, request=None)
+        raise HfHubHTTPError("412 Precondition Failed: parent commit mismatch", response=response)
+
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_commit", moved)
+    argv = ["card", "--run", str(run_dir), "--repo-id", "me/model", "--push", "--commit"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "changed after its files were read" in err and HEAD in err and "\n" not in err.strip()
+
+
+def test_eval_results_of_other_benchmarks_on_the_hub_are_kept(run_dir, fake_download, vit):
+    import yaml
+    from huggingface_hub import parse_eval_result_entries
+
+    assert main(["card", "--run", str(run_dir), "--repo-id", "me/with-eval", "--dataset-id", "me/ix"]) == 0
+    text = (run_dir / "model_card" / EVAL_RESULTS_FILE).read_text()
+    entries = parse_eval_result_entries(yaml.safe_load(text))
+    assert (entries[0].dataset_id, entries[0].task_id, entries[0].value) == ("other/bench", "main", 0.5)
+    ours = entries[1:]
+    assert {e.dataset_id for e in ours} == {"me/ix"} and len(ours) == 17
+    assert {e.source_url for e in ours} == {"https://huggingface.co/me/with-eval"}

@@ -120,15 +120,26 @@ def test_flow_style_results_fall_back_to_rewriting_the_key_with_the_same_values(
     assert ours_in(parsed)[("accuracy", None)] == 0.6
 
 
-def test_results_of_other_settings_are_kept():
+def test_results_of_other_settings_are_replaced_unless_kept():
     multi = dict(results_dict(0.4), which_factor="multi")
     card, _ = render_card("Body.\n", multi, model="m")
     new, facts = render_card(card, results_dict(0.6), model="m")
     parsed = ModelCard(new)
-    by_args = {}
-    for r in parsed.data.eval_results:
-        if r.metric_type == "accuracy":
-            by_args[r.metric_args["which_factor"]] = r.metric_value
-    assert by_args == {"multi": 0.4, "top": 0.6}
-    assert facts["other_eval_results"] == 17
-    assert yaml.safe_load(new.split("---\n")[1])["model-index"][0]["name"] == "m"
+    ours = [r for r in parsed.data.eval_results if r.dataset_type == "imagenet-x"]
+    assert len(ours) == 17 and {r.metric_args["which_factor"] for r in ours} == {"top"}
+    assert facts["replaced_other_settings"] == 17 and facts["other_eval_results"] == 0
+    assert "replace the ImageNet-X results this card held before" in new
+
+    # Asked to keep several: both sets stay, and the names the Hub shows tell them apart.
+    kept, facts = render_card(card, results_dict(0.6), model="m", keep_other_settings=True)
+    parsed = ModelCard(kept)
+    by_args = {
+        r.metric_args["which_factor"]: (r.metric_value, r.metric_name)
+        for r in parsed.data.eval_results
+        if r.metric_type == "accuracy"
+    }
+    assert by_args == {"multi": (0.4, "Top-1 accuracy"), "top": (0.6, "Top-1 accuracy (top factor, top-1)")}
+    assert facts["other_eval_results"] == 17 and facts["replaced_other_settings"] == 0
+    names = [r.metric_name for r in parsed.data.eval_results if r.metric_args["which_factor"] == "top"]
+    assert len(set(names)) == 17 and all(n.endswith("(top factor, top-1)") for n in names)
+    assert yaml.safe_load(kept.split("---\n")[1])["model-index"][0]["name"] == "m"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import struct
 import xml.etree.ElementTree as ET
 
@@ -128,7 +129,7 @@ def test_factor_without_images_is_drawn_as_na(vit):
 
 
 def test_bad_chart_requests(single_figure, tmp_path):
-    with pytest.raises(ResultsFileError, match=r"\.png or \.svg"):
+    with pytest.raises(ResultsFileError, match=r"\.png, \.svg or \.pdf"):
         save_figure(single_figure, tmp_path / "chart.jpg")
     with pytest.raises(ResultsFileError, match="at least one"):
         plot_comparison([])
@@ -139,3 +140,64 @@ def test_plot_command(tmp_path, vit, capsys):
     assert main(["plot", str(vit.source), "--output", str(out)]) == 0
     assert str(out) in capsys.readouterr().out
     svg_root(out)
+
+
+def test_svg_keeps_text_as_text_and_pdf_is_written(single_figure, tmp_path):
+    # Text drawn as paths cannot be searched, selected or edited: every label must be a <text>.
+    svg = save_figure(single_figure, tmp_path / "chart.svg").read_text()
+    root = svg_root(tmp_path / "chart.svg")
+    texts = ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+    for factor in FACTORS:
+        assert factor_label(factor) in texts
+    assert any("error ratio per ImageNet-X factor" in t for t in texts)
+    assert "<defs>" not in svg or "glyph" not in svg  # no glyph paths
+    pdf = save_figure(single_figure, tmp_path / "chart.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF-") and pdf.rstrip().endswith(b"%%EOF")
+    assert b"/FontFile2" in pdf  # TrueType fonts embedded (text, not outlines)
+    again = figure_bytes(single_figure, "pdf")
+    assert again == pdf  # no timestamps: the same figure gives the same bytes
+
+
+def lab(rgb) -> tuple[float, float, float]:
+    """CIE L*a*b* (D65) of an sRGB colour, for perceptual distances."""
+
+    def linear(c):
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(c) for c in rgb)
+    xyz = (
+        (0.4124 * r + 0.3576 * g + 0.1805 * b) / 0.95047,
+        0.2126 * r + 0.7152 * g + 0.0722 * b,
+        (0.0193 * r + 0.1192 * g + 0.9505 * b) / 1.08883,
+    )
+    f = [t ** (1 / 3) if t > 0.008856 else 7.787 * t + 16 / 116 for t in xyz]
+    return 116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])
+
+
+def test_four_models_get_clearly_different_colours(comparison_figure):
+    from matplotlib.colors import to_rgba
+
+    top, bottom = comparison_figure.axes[:2]
+    colours = [to_rgba(c.patches[0].get_facecolor()) for c in top.containers if hasattr(c, "patches")]
+    assert len(colours) == 4 and all(c[3] == 1 for c in colours)  # opaque
+    labs = [lab(c[:3]) for c in colours]
+    for a, b in itertools.combinations(labs, 2):
+        assert sum((x - y) ** 2 for x, y in zip(a, b)) ** 0.5 > 25  # CIE76 distance: clearly different
+    assert all(L < 75 for L, _, _ in labs)  # none pale enough to fade on white
+    # The difference panel draws no pale (see-through) bars: each is opaque or a white, hatched
+    # outline in the model's full colour.
+    for colour, bars in zip(colours[1:], [c for c in bottom.containers if hasattr(c, "patches")]):
+        for patch in bars.patches:
+            assert to_rgba(patch.get_edgecolor()) == pytest.approx(colour)
+            assert to_rgba(patch.get_facecolor()) in (pytest.approx(colour), (1.0, 1.0, 1.0, 1.0))
+
+
+def test_unclear_differences_are_hatched_outlines(comparison_figure, comparison):
+    bottom = comparison_figure.axes[1]
+    containers = [c for c in bottom.containers if hasattr(c, "patches")]
+    for c, bars in zip(comparison["comparisons"], containers):
+        for factor, patch in zip(FACTORS, bars.patches):
+            d = c["factors"][factor]
+            clear = d["low"] is not None and (d["low"] > 0 or d["high"] < 0)
+            assert bool(patch.get_hatch()) is (not clear)
+            assert patch.get_facecolor()[:3] != (1.0, 1.0, 1.0) or not clear

@@ -1,0 +1,112 @@
+"""``imagenet-x rank``: where models stand among the authors' ~2,500 released models."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rank",
+        help="place models among the authors' ~2,500 released models, factor by factor, adjusted for accuracy",
+        description=(
+            "Place each model among the ~2,500 models whose per-factor tables the ImageNet-X authors "
+            "released. Raw error ratios move with overall accuracy across models, so each factor's ratio "
+            "is compared with the zoo's trend at the model's accuracy: expected ratio, excess (observed - "
+            "expected, below 0 is better) with an interval, and percentiles among all zoo models (of the "
+            "excess) and among those within 2 accuracy points (of the raw ratio). The tables are "
+            "downloaded once from the authors' repository at a pinned commit and checked by sha256, or "
+            "read from a local copy ($IMAGENET_X_ZOO or --zoo-dir)."
+        ),
+    )
+    p.add_argument(
+        "inputs",
+        nargs="*",
+        metavar="RUN_OR_PREDICTIONS",
+        help="run directories of 'imagenet-x evaluate', results .json files or predictions files (default: none)",
+    )
+    add_examples_option(p)
+    p.add_argument(
+        "--plot",
+        metavar="PATH",
+        action="append",
+        help="write one figure, a panel per factor: the zoo, its trend and band, your models (.png or .svg; "
+        "repeat for both) (default: no figure)",
+    )
+    p.add_argument(
+        "--zoo-dir",
+        metavar="DIR",
+        help="a local copy of the authors' repository (default: $IMAGENET_X_ZOO, else the cache or a download)",
+    )
+    add_scoring_arguments(p, "Scoring (predictions files only)")
+    p.add_argument("--json", action="store_true", help="print JSON (default: a table per model)")
+    p.set_defaults(func=run)
+
+
+def _cell(value, fmt: str) -> str:
+    return "-" if value is None else format(value, fmt)
+
+
+def format_placement(placement: dict) -> str:
+    """One model's placement as a plain-text table, one row per factor."""
+    z = placement["zoo"]
+    level = round(100 * placement["confidence_level"])
+    lines = [
+        f"{placement['model'] or 'model'}: accuracy {_cell(placement['accuracy'], '.4f')} "
+        f"(above {_cell(placement['accuracy_percentile'], '.0f')}% of {z['models']} zoo models; "
+        f"{placement['which_factor']} factor, error type {placement['error_type']})",
+        f"{'factor':<17}{'ratio':>7}{'expected':>10}{'excess':>9}  {f'[{level}% interval]':<18}"
+        f"{'pct all':>8}{'pct near':>9}",
+    ]
+    for f, d in placement["factors"].items():
+        low, high = d["excess_interval"]
+        interval = "-" if low is None else f"[{low:+.3f}, {high:+.3f}]"
+        lines.append(
+            f"{f:<17}{_cell(d['error_ratio'], '.3f'):>7}{_cell(d['expected_error_ratio'], '.3f'):>10}"
+            f"{_cell(d['excess'], '+.3f'):>9}  {interval:<18}{_cell(d['percentile_all'], '.0f'):>8}"
+            f"{_cell(d['percentile_similar_accuracy'], '.0f'):>9}"
+        )
+    near = next(iter(placement["factors"].values()))["similar_models"]
+    lines.append(
+        f"pct all: % of zoo models with a lower excess; pct near: % of the {near} zoo models within "
+        f"{100 * z['similar_window']:.0f} accuracy points with a lower ratio (higher = more errors on the factor)"
+    )
+    lines += [f"note: {n}" for n in placement["notes"]]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    from imagenet_x_hf.reports.inputs import load_model_results
+    from imagenet_x_hf.zoo import ZooError, load_zoo, place
+
+    bad = [p for p in args.plot or [] if not p.lower().endswith((".png", ".svg"))]
+    if bad:
+        raise ZooError(f"cannot write a figure to {bad[0]!r}; give a .png or .svg path")
+    inputs = with_examples(args.inputs, args, what="RUN_OR_PREDICTIONS")
+    zoo = load_zoo(args.zoo_dir)
+    options = scoring_options(args)
+    placements = []
+    for path in inputs:
+        model = load_model_results(path, **options)
+        results = dict(model.results, model=model.name)
+        placements.append(place(results, zoo=zoo))
+    report = {"models": placements}
+    if args.plot:
+        from imagenet_x_hf.zoo.plot import plot_placement, save_placement_figure
+
+        written = []
+        for path in args.plot:
+            written.append(str(save_placement_figure(plot_placement(placements, zoo=zoo), path)))
+        report["plots"] = written
+    if args.json:
+        print(json.dumps(report, indent=1))
+    else:
+        print("\n\n".join(format_placement(p) for p in placements))
+        print(f"\nzoo: {placements[0]['zoo']['source']} ({placements[0]['zoo']['models']} models)")
+        for path in report.get("plots", []):
+            print(f"wrote {path}")
+    return 0

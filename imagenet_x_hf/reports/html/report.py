@@ -1,0 +1,435 @@
+"""Assemble the HTML report of one model: what it shows, then the page.
+
+``build_report`` joins the predictions to the annotations, picks each factor's
+gallery (a deterministic sample of the misclassified images), pairs the model
+with each ``compare`` model, reads thumbnails of exactly the images shown, looks up
+the zoo placement, and renders one self-contained page (``render.py``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.reports.html.data import (
+    ScoredImages,
+    check_agrees,
+    paired_rows,
+    scored_images,
+    settings_of,
+)
+from imagenet_x_hf.reports.html.sample import pick, sample_keys
+from imagenet_x_hf.reports.html.thumbnails import THUMBNAIL_SIZE, Thumbnail, Thumbnails
+from imagenet_x_hf.reports.inputs import SETTINGS, ModelResults, check_same_settings, unique_names
+from imagenet_x_hf.schema import FACTORS, METACLASSES
+
+PER_FACTOR = 12
+COMPARE_PER_FACTOR = 4
+MAX_PER_FACTOR = 200  # 16 x 200 thumbnails are ~15 MB of page: beyond that a gallery is a dataset
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One of a model's top-k predictions for an image."""
+
+    label: str
+    probability: float | None
+    is_true: bool
+
+
+@dataclass
+class Card:
+    """One image of a gallery, with everything its card shows."""
+
+    file_name: str
+    true_class: str
+    metaclass: str
+    one_word: str
+    justification: str
+    top_factor: str | None
+    factors: list[str]  # every factor marked (the multi-factor annotation)
+    sampled_for: list[str]  # the factor galleries this image was drawn for
+    predictions: dict[str, list[Prediction]]  # model name -> top-k
+    direction: str | None = None  # compare galleries: which model is right ("a" or "b")
+    thumbnail: Thumbnail | None = None
+
+    @property
+    def only_factor(self) -> str | None:
+        """The factor when exactly one is marked on the image."""
+        return self.factors[0] if len(self.factors) == 1 else None
+
+
+@dataclass
+class Gallery:
+    """Cards with the per-factor counts that the page's filters show."""
+
+    ident: str
+    cards: list[Card]
+    candidates: dict[str, int]  # factor -> how many images qualified before sampling
+    shown: dict[str, int]  # factor -> how many were sampled
+    per_factor: int
+
+    @property
+    def metaclasses(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for card in self.cards:
+            counts[card.metaclass] = counts.get(card.metaclass, 0) + 1
+        return [(m, counts[m]) for m in METACLASSES if m in counts]
+
+
+@dataclass
+class Comparison:
+    """The main model against one other: paired differences and the images they disagree on."""
+
+    other: str
+    other_results: dict
+    paired: dict  # imagenet_x_hf.metrics.paired_comparison(main, other)
+    gallery: Gallery
+    a_only: int  # images the main model gets right and the other wrong
+    b_only: int
+
+
+@dataclass
+class Report:
+    """A built report: the page and facts about it."""
+
+    html: str
+    model: str
+    images_shown: int
+    thumbnails: int
+    missing: list[str] = field(default_factory=list)
+    unreadable: list[str] = field(default_factory=list)
+    zoo_note: str | None = None
+    zoo_shown: bool = False
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def bytes(self) -> int:
+        return len(self.html.encode("utf-8"))
+
+
+class _Annotations:
+    """Names and texts of annotation rows, fetched only for the rows a card shows."""
+
+    def __init__(self, split: str):
+        from imagenet_x_hf import schema
+        from imagenet_x_hf.api import load
+        from imagenet_x_hf.metrics import split_arrays
+
+        self.arrays = split_arrays(split)
+        self.table = load(split, filter_prototypes=False).data.table
+        if self.table.num_rows != len(self.arrays.labels):
+            raise ResultsFileError(
+                f"the {split} annotations changed while the report was built ({self.table.num_rows:,} rows "
+                f"against {len(self.arrays.labels):,}); run the report again"
+            )
+        self.class_names = schema.CLASS_NAMES
+
+    def texts(self, rows: np.ndarray) -> dict[int, dict[str, Any]]:
+        import pyarrow as pa
+
+        rows = np.unique(rows)
+        taken = self.table.select(["file_name", "one_word", "justification"]).take(pa.array(rows))
+        columns = {name: taken.column(name).to_pylist() for name in taken.column_names}
+        return {int(r): {k: columns[k][i] for k in columns} for i, r in enumerate(rows)}
+
+
+def _top_k(images: ScoredImages, i: int, label: int, class_names: Sequence[str]) -> list[Prediction]:
+    if images.top5_classes is not None:
+        classes = images.top5_classes[i].tolist()
+        probs = images.top5_probabilities[i].tolist()
+    else:
+        classes = [int(images.predicted[i])]
+        probs = [None if images.probability is None else float(images.probability[i])]
+    return [Prediction(class_names[c], p, c == label) for c, p in zip(classes, probs, strict=True)]
+
+
+def _card(
+    ann: _Annotations,
+    texts: Mapping[int, Mapping[str, Any]],
+    row: int,
+    predictions: dict[str, list[Prediction]],
+    *,
+    sampled_for: list[str],
+    direction: str | None = None,
+) -> Card:
+    arrays = ann.arrays
+    label = int(arrays.labels[row])
+    multi = np.flatnonzero(arrays.factors["multi"][row])
+    top = np.flatnonzero(arrays.factors["top"][row])
+    text = texts[row]
+    return Card(
+        file_name=text["file_name"],
+        true_class=ann.class_names[label],
+        metaclass=METACLASSES[int(arrays.metaclass[row])],
+        one_word=text["one_word"] or "",
+        justification=text["justification"] or "",
+        top_factor=FACTORS[int(top[0])] if len(top) else None,
+        factors=[FACTORS[int(k)] for k in multi],
+        sampled_for=sampled_for,
+        predictions=predictions,
+        direction=direction,
+    )
+
+
+def _sample_by_factor(
+    positions: np.ndarray, flags: np.ndarray, keys: np.ndarray, count: int
+) -> tuple[dict[int, list[str]], dict[str, int], dict[str, int]]:
+    """Per factor, ``count`` of ``positions`` (indices into ``flags``/``keys``) carrying it.
+
+    Returns ``{position: [factors it was drawn for]}`` in first-drawn order, and the
+    candidates and shown counts per factor.
+    """
+    chosen: dict[int, list[str]] = {}
+    candidates, shown = {}, {}
+    for k, factor in enumerate(FACTORS):
+        pool = positions[flags[positions, k]]
+        picked = pick(pool, keys, count)
+        candidates[factor], shown[factor] = int(len(pool)), int(len(picked))
+        for p in picked.tolist():
+            chosen.setdefault(p, []).append(factor)
+    return chosen, candidates, shown
+
+
+def _keys_for(ann: _Annotations, rows: np.ndarray, seed: int, positions: np.ndarray) -> np.ndarray:
+    """Sample keys at ``positions`` (others stay at the maximum, never drawn before them)."""
+    keys = np.full(len(rows), np.iinfo(np.uint64).max, dtype=np.uint64)
+    if len(positions):
+        names = ann.arrays.file_names.take(rows[positions]).to_pylist()
+        keys[positions] = sample_keys(names, seed)
+    return keys
+
+
+def _error_gallery(
+    ann: _Annotations, images: ScoredImages, *, which_factor: str, per_factor: int, seed: int
+) -> Gallery:
+    flags = ann.arrays.factors[which_factor][images.rows]
+    wrong = np.flatnonzero(~images.correct)
+    keys = _keys_for(ann, images.rows, seed, wrong)
+    chosen, candidates, shown = _sample_by_factor(wrong, flags, keys, per_factor)
+    texts = ann.texts(images.rows[list(chosen)]) if chosen else {}
+    cards = []
+    for position, factors in chosen.items():
+        row = int(images.rows[position])
+        label = int(ann.arrays.labels[row])
+        predictions = {images.name: _top_k(images, position, label, ann.class_names)}
+        cards.append(_card(ann, texts, row, predictions, sampled_for=factors))
+    return Gallery("mistakes", cards, candidates, shown, per_factor)
+
+
+def _comparison(
+    ann: _Annotations,
+    main: ModelResults,
+    a: ScoredImages,
+    other: ModelResults,
+    b: ScoredImages,
+    *,
+    settings: Mapping[str, Any],
+    per_factor: int,
+    seed: int,
+    index: int,
+) -> Comparison:
+    from imagenet_x_hf.metrics import paired_comparison
+
+    options = {k: main.results[k] for k in SETTINGS if main.results.get(k) is not None}
+    paired = paired_comparison(main.predictions(), other.predictions(), **options)
+    rows, ia, ib = paired_rows(a, b)
+    flags = ann.arrays.factors[settings["which_factor"]][rows]
+    a_right, b_right = a.correct[ia], b.correct[ib]
+    disagree = np.flatnonzero(a_right != b_right)
+    keys = _keys_for(ann, rows, seed, disagree)
+    cards: list[Card] = []
+    candidates: dict[str, int] = {}
+    shown: dict[str, int] = {}
+    for direction, mask in (("a", a_right & ~b_right), ("b", b_right & ~a_right)):
+        chosen, cand, sh = _sample_by_factor(np.flatnonzero(mask), flags, keys, per_factor)
+        for factor in FACTORS:
+            candidates[f"{direction}:{factor}"] = cand[factor]
+            shown[f"{direction}:{factor}"] = sh[factor]
+        texts = ann.texts(rows[list(chosen)]) if chosen else {}
+        for position, factors in chosen.items():
+            row = int(rows[position])
+            label = int(ann.arrays.labels[row])
+            predictions = {
+                a.name: _top_k(a, int(ia[position]), label, ann.class_names),
+                b.name: _top_k(b, int(ib[position]), label, ann.class_names),
+            }
+            cards.append(_card(ann, texts, row, predictions, sampled_for=factors, direction=direction))
+    gallery = Gallery(f"compare-{index}", cards, candidates, shown, per_factor)
+    return Comparison(
+        other=other.name,
+        other_results=other.results,
+        paired=paired,
+        gallery=gallery,
+        a_only=int((a_right & ~b_right).sum()),
+        b_only=int((b_right & ~a_right).sum()),
+    )
+
+
+def _check_count(name: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= MAX_PER_FACTOR:
+        raise ResultsFileError(
+            f"{name} must be a whole number from 0 to {MAX_PER_FACTOR}, not {value!r}; "
+            "the page embeds every image it shows, so keep galleries small"
+        )
+    return value
+
+
+def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html") -> str:
+    """The command that rebuilds this report with thumbnails (the run's own ImageNet path if recorded)."""
+    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
+    return f"imagenet-x report {model.source} --imagenet {source} -o {output}"
+
+
+def build_report(
+    model: ModelResults,
+    *,
+    compare: Sequence[ModelResults] = (),
+    imagenet: str | os.PathLike | None = None,
+    source_kind: str | None = None,
+    per_factor: int = PER_FACTOR,
+    compare_per_factor: int = COMPARE_PER_FACTOR,
+    seed: int = 0,
+    thumbnail_size: int = THUMBNAIL_SIZE,
+    zoo: bool = True,
+    title: str | None = None,
+    hint: str | None = None,
+    progress: bool = True,
+) -> Report:
+    """Build the HTML report of ``model`` (a run, or predictions scored by ``load_model_results``).
+
+    Args:
+        model: the model to report on; it needs its predictions (a run directory or a
+            predictions file), not only a results JSON.
+        compare: other models, scored with the same settings: paired differences and,
+            per factor, the images one model gets right and the other wrong.
+        imagenet: an ImageNet source (folder, tar, shards, Parquet, Hub id) to read the
+            shown images from; without it the page has no thumbnails and says how to add them.
+        source_kind: the kind of ``imagenet`` when detection should be skipped.
+        per_factor: misclassified images shown per factor.
+        compare_per_factor: images shown per factor and direction in each comparison.
+        seed: picks the sample (the same seed shows the same images).
+        thumbnail_size: longer side of the thumbnails, in pixels.
+        zoo: look the zoo placement up when the results carry none.
+        title: the page title (default: the model's name).
+        hint: the command that adds thumbnails, shown when there are none.
+        progress: show a progress bar while thumbnails are made.
+    """
+    from imagenet_x_hf.reports.html.render import render_page
+    from imagenet_x_hf.reports.html.thumbnails import read_thumbnails
+    from imagenet_x_hf.reports.html.zoo import zoo_for
+
+    per_factor = _check_count("per_factor", per_factor)
+    compare_per_factor = _check_count("compare_per_factor", compare_per_factor)
+    if not 16 <= int(thumbnail_size) <= 512:
+        raise ResultsFileError(f"thumbnail_size must be 16 to 512 pixels, not {thumbnail_size!r}")
+    for m in (model, *compare):
+        try:
+            m.predictions()
+        except ResultsFileError as err:
+            raise ResultsFileError(
+                f"{str(m.source)!r} holds results only, and the report needs its predictions to show "
+                "images: pass the run directory (with predictions.parquet) or the predictions file"
+            ) from err
+    seconds: dict[str, float] = {}
+    start = time.perf_counter()
+    models = [model, *compare]
+    unique_names(models)
+    check_same_settings(models)
+    settings = settings_of(model.results)
+    ann = _Annotations(settings["split"])
+    main_images = scored_images(model, settings)
+    check_agrees(main_images, model.results, source=str(model.source))
+    gallery = _error_gallery(
+        ann, main_images, which_factor=settings["which_factor"], per_factor=per_factor, seed=seed
+    )
+    comparisons = []
+    for i, other in enumerate(compare):
+        other_images = scored_images(other, settings)
+        check_agrees(other_images, other.results, source=str(other.source))
+        comparisons.append(
+            _comparison(
+                ann,
+                model,
+                main_images,
+                other,
+                other_images,
+                settings=settings,
+                per_factor=compare_per_factor,
+                seed=seed,
+                index=i + 1,
+            )
+        )
+    seconds["data"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    all_cards = gallery.cards + [c for comp in comparisons for c in comp.gallery.cards]
+    thumbs = Thumbnails()
+    if imagenet is not None:
+        thumbs = read_thumbnails(
+            imagenet,
+            {c.file_name for c in all_cards},
+            split=settings["split"],
+            kind=source_kind,
+            size=int(thumbnail_size),
+            progress=progress,
+        )
+        for card in all_cards:
+            card.thumbnail = thumbs.images.get(card.file_name)
+    seconds["thumbnails"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    zoo_block, zoo_note = zoo_for(model.results, lookup=zoo)
+    seconds["zoo"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    html = render_page(
+        model=model,
+        images=main_images,
+        settings=settings,
+        gallery=gallery,
+        comparisons=comparisons,
+        thumbnails=thumbs,
+        imagenet_given=imagenet is not None,
+        zoo_block=zoo_block,
+        zoo_note=zoo_note,
+        title=title,
+        hint=hint or thumbnail_hint(model),
+        seed=seed,
+        thumbnail_size=int(thumbnail_size),
+    )
+    seconds["render"] = time.perf_counter() - start
+    return Report(
+        html=html,
+        model=model.name,
+        images_shown=len({c.file_name for c in all_cards}),
+        thumbnails=len(thumbs.images),
+        missing=thumbs.missing,
+        unreadable=thumbs.unreadable,
+        zoo_note=zoo_note,
+        zoo_shown=zoo_block is not None,
+        seconds=seconds,
+    )
+
+
+def write_report(report: Report, path: str | os.PathLike) -> Path:
+    """Write the page to ``path`` atomically (a crash never leaves half a report); returns the path."""
+    path = Path(path)
+    if path.suffix.lower() not in (".html", ".htm"):
+        raise ResultsFileError(f"the report is an HTML page: name the output *.html, not {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        tmp.write_text(report.html, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

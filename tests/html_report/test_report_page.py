@@ -1,0 +1,279 @@
+"""The report page built from the authors' real prediction files, checked against an independent oracle.
+
+No thumbnails here (see test_report_images.py): what is checked is which images the
+galleries show, what each card says, the comparison, the zoo block and the page's
+self-containment.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from imagenet_x_hf.cli import main
+from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.reports.html import build_report, write_report
+from imagenet_x_hf.schema import CLASS_NAMES, FACTORS
+
+from .conftest import cards_of, read_csv_predictions
+
+
+@pytest.fixture(scope="module")
+def vit_page(vit):
+    return build_report(vit, per_factor=5, progress=False, zoo=False).html
+
+
+def _errors_by_factor(oracle, predictions, *, kind="top"):
+    out = {f: set() for f in FACTORS}
+    for name, (predicted, _) in predictions.items():
+        entry = oracle.get(name)
+        if entry is None or predicted == entry["label"]:
+            continue
+        marked = {entry["top"]} - {None} if kind == "top" else entry["multi"]
+        for factor in marked:
+            out[factor].add(name)
+    return out
+
+
+def test_galleries_show_a_sample_of_each_factors_mistakes(vit_page, vit_csv, oracle):
+    predictions = read_csv_predictions(vit_csv)
+    errors = _errors_by_factor(oracle, predictions)
+    cards = cards_of(vit_page)
+    assert cards, "the gallery is empty"
+    for factor in FACTORS:
+        drawn = [c["file"] for c in cards if factor in c["sampled"].split()]
+        assert len(drawn) == min(5, len(errors[factor])), factor
+        assert set(drawn) <= errors[factor], f"{factor}: a card that is not a {factor} mistake"
+        # the page states the number of candidates, as the oracle counts them
+        assert f'value="{factor}" data-total="{len(errors[factor])}"' in vit_page
+    for card in cards:
+        entry = oracle[card["file"]]
+        assert predictions[card["file"]][0] != entry["label"]
+        assert set(card["factors"].split()) == entry["multi"]
+        assert card.get("only") == (next(iter(entry["multi"])) if len(entry["multi"]) == 1 else None)
+
+
+def test_a_card_shows_class_prediction_and_the_annotators_words(vit_page, vit_csv, oracle):
+    predictions = read_csv_predictions(vit_csv)
+    first = cards_of(vit_page)[0]["file"]
+    entry = oracle[first]
+    start = vit_page.index(f'data-file="{first}"')
+    card = vit_page[start : vit_page.index("</article>", start)]
+    predicted, probability = predictions[first]
+    assert html.escape(CLASS_NAMES[entry["label"]]) in card
+    assert html.escape(CLASS_NAMES[predicted]) in card
+    assert f"{100 * probability:.1f}%" in card
+    assert html.escape(entry["one_word"]) in card
+    assert html.escape(entry["justification"].strip()) in card
+    if entry["top"]:
+        assert re.search(rf"{entry['top'].replace('_', ' ')}<span class=\"sr\"> \(top factor\)", card)
+
+
+def test_the_page_is_self_contained_and_has_no_thumbnails_without_a_source(vit_page):
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", vit_page)
+    assert "<link" not in vit_page and "@import" not in vit_page and "url(" not in vit_page
+    assert "<img" not in vit_page and 'class="noimg"' in vit_page
+    # the exact command that adds them, with the input as given
+    assert "imagenet-x report " in vit_page and "--imagenet /path/to/ILSVRC2012_img_val.tar" in vit_page
+
+
+def test_the_sample_is_deterministic_and_the_seed_changes_it(vit, vit_page):
+    again = build_report(vit, per_factor=5, progress=False, zoo=False).html
+    assert again == vit_page
+    other = build_report(vit, per_factor=5, seed=1, progress=False, zoo=False).html
+    assert {c["file"] for c in cards_of(other)} != {c["file"] for c in cards_of(vit_page)}
+
+
+def test_multi_factor_results_draw_from_every_marked_factor(vit_csv, oracle, tmp_path, capsys):
+    out = tmp_path / "multi.html"
+    argv = ["report", str(vit_csv), "--which-factor", "multi", "--per-factor", "3", "-o", str(out)]
+    assert main([*argv, "--no-zoo", "--no-progress", "--json"]) == 0
+    errors = _errors_by_factor(oracle, read_csv_predictions(vit_csv), kind="multi")
+    for card in cards_of(out.read_text()):
+        for factor in card["sampled"].split():
+            assert card["file"] in errors[factor]
+
+
+def test_comparison_pairs_the_models_and_shows_where_they_disagree(vit, resnet, vit_csv, resnet_csv, oracle):
+    page = build_report(
+        vit, compare=[resnet], per_factor=0, compare_per_factor=3, progress=False, zoo=False
+    ).html
+    a, b = read_csv_predictions(vit_csv), read_csv_predictions(resnet_csv)
+    shared = [n for n in a if n in b and n in oracle]
+    a_only = {n for n in shared if a[n][0] == oracle[n]["label"] != b[n][0]}
+    b_only = {n for n in shared if b[n][0] == oracle[n]["label"] != a[n][0]}
+    assert f"ViT alone is right on {len(a_only):,} images, ResNet50 alone on {len(b_only):,}" in page
+    cards = cards_of(page, "compare-1-gallery")
+    assert cards
+    for card in cards:
+        assert card["file"] in (a_only if card["direction"] == "a" else b_only)
+    for direction in ("a", "b"):
+        for factor in FACTORS:
+            drawn = [c for c in cards if c["direction"] == direction and factor in c["sampled"].split()]
+            pool = {n for n in (a_only if direction == "a" else b_only) if oracle[n]["top"] == factor}
+            assert len(drawn) == min(3, len(pool)), (direction, factor)
+    assert cards_of(page) == []  # per_factor=0: no error gallery
+
+
+def _zoo(vit):
+    block = {"models": 2497, "trend": "linear in logit accuracy", "factors": {}}
+    for i, factor in enumerate(FACTORS):
+        ratio = vit.results["factors"][factor]["error_ratio"]
+        excess = (i - 7.5) / 20
+        block["factors"][factor] = {
+            "error_ratio": ratio,
+            "expected_error_ratio": ratio - excess,
+            "excess": excess,
+            "excess_interval": [excess - 0.1, excess + 0.1],
+            "percentile_all": 3.0 * i + 1,
+            "percentile_similar_accuracy": 99.0 - 4 * i,
+        }
+    return block
+
+
+def test_a_zoo_block_in_the_results_is_rendered(vit, tmp_path):
+    import dataclasses
+
+    results = dict(vit.results, zoo=_zoo(vit))
+    model = dataclasses.replace(vit, results=results)
+    page = build_report(model, per_factor=1, progress=False).html
+    section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
+    assert '<a href="#zoo">' in page and "Placement per factor" in section
+    assert "2,497" in section and "linear in logit accuracy" in section
+    rows = re.findall(r'<tr class="(\w+)"><th scope="row">([a-z ]+)</th>((?:<td>[^<]*</td>)+)</tr>', section)
+    assert [r[1] for r in rows] == [f.replace("_", " ") for f in FACTORS]
+    for (side, _, cells), factor in zip(rows, FACTORS, strict=True):
+        entry = results["zoo"]["factors"][factor]
+        values = re.findall(r"<td>([^<]*)</td>", cells)
+        assert values[2] == f"{entry['excess']:+.2f}"
+        assert (
+            values[4] == f"{entry['percentile_all']:.0f}"
+            and values[5] == f"{entry['percentile_similar_accuracy']:.0f}"
+        )
+        low, high = entry["excess_interval"]
+        assert side == ("above" if low > 0 else "below" if high < 0 else "includes")
+    assert section.count("<circle") == len(FACTORS)
+
+
+ZOO_COPY = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "zoo"
+
+
+def test_the_zoo_is_asked_when_the_results_have_no_block(vit, monkeypatch):
+    from imagenet_x_hf.zoo import place
+
+    monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
+    assert "zoo" not in vit.results
+    report = build_report(vit, per_factor=1, progress=False)
+    assert report.zoo_shown
+    page = report.html
+    section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
+    expected = place(vit.results)["factors"]["pose"]
+    assert f"{expected['excess']:+.2f}" in section
+    assert build_report(vit, per_factor=1, progress=False, zoo=False).zoo_shown is False
+
+
+def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
+    import dataclasses
+
+    from imagenet_x_hf.errors import ImageNetXError
+
+    monkeypatch.setenv("IMAGENET_X_ZOO", str(tmp_path / "no-zoo-here"))
+    report = build_report(vit, per_factor=1, progress=False)
+    assert not report.zoo_shown and "no-zoo-here" in html.unescape(report.html)
+    skipped = dataclasses.replace(vit, results=dict(vit.results, zoo={"note": "tables unavailable"}))
+    report = build_report(skipped, per_factor=1, progress=False)
+    assert "Not shown: tables unavailable." in report.html
+    broken = dataclasses.replace(vit, results=dict(vit.results, zoo={"factors": {"posture": {}}}))
+    with pytest.raises(ImageNetXError, match="unknown factor"):
+        build_report(broken, per_factor=1, progress=False)
+
+
+def test_cli_writes_the_report_and_summarises_it(vit_csv, tmp_path, capsys):
+    out = tmp_path / "sub" / "vit.html"
+    argv = ["report", str(vit_csv), "--per-factor", "2", "-o", str(out), "--no-zoo", "--json"]
+    assert main(argv) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["report"] == str(out) and summary["bytes"] == len(out.read_bytes())
+    assert summary["thumbnails"] == 0 and summary["model"] == "ViT"
+    assert summary["images_shown"] == len(cards_of(out.read_text()))
+    assert (
+        f"imagenet-x report {vit_csv} --imagenet /path/to/ILSVRC2012_img_val.tar --per-factor 2 -o {out}"
+        in html.unescape(out.read_text())
+    )
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--per-factor", "-1"], "per_factor must be a whole number from 0 to 200"),
+        (["--thumbnail-size", "4"], "thumbnail_size must be 16 to 512"),
+        (["--commit"], "--commit only applies to an upload"),
+    ],
+)
+def test_bad_options_are_one_line_errors(vit_csv, tmp_path, capsys, extra, message):
+    assert main(["report", str(vit_csv), "-o", str(tmp_path / "r.html"), "--no-zoo", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_results_from_other_predictions_are_refused(vit, resnet_csv, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "predictions.csv").write_bytes(resnet_csv.read_bytes())
+    assert main(["report", str(run), "-o", str(tmp_path / "r.html"), "--no-zoo"]) == 2
+    assert "come from different runs" in capsys.readouterr().err
+
+
+def test_results_without_predictions_and_wrong_suffix_are_refused(vit, tmp_path):
+    import dataclasses
+
+    with pytest.raises(ResultsFileError, match="needs its predictions"):
+        build_report(dataclasses.replace(vit, predictions_path=None, _predictions=None), progress=False)
+    report = build_report(vit, per_factor=1, progress=False, zoo=False)
+    with pytest.raises(ResultsFileError, match=r"name the output \*\.html"):
+        write_report(report, tmp_path / "report.pdf")
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        ["--error-type", "real_class"],
+        ["--error-type", "real_class", "--empty-real", "exclude"],
+        ["--error-type", "metaclass"],
+        ["--keep-prototypes"],
+    ],
+    ids=["real", "real-exclude", "metaclass", "prototypes"],
+)
+def test_the_gallery_follows_the_scoring_settings(vit_csv, tmp_path, capsys, options):
+    # The report joins predictions to annotations itself and refuses to go on unless its
+    # image count and accuracy equal the metric's: passing here means the two agree.
+    out = tmp_path / "r.html"
+    assert main(["report", str(vit_csv), *options, "--per-factor", "2", "-o", str(out), "--no-zoo"]) == 0
+    page = out.read_text()
+    assert cards_of(page) and f"errors: {options[1] if options[0] == '--error-type' else 'class'}" in page
+
+
+def test_the_hint_names_the_runs_own_imagenet_copy(vit, vit_csv, tmp_path, capsys):
+    run = tmp_path / "run"
+    run.mkdir()
+    results = dict(vit.results, run={"model": "org/vit", "dataset": {"imagenet": "/data/imagenet/val"}})
+    (run / "results.json").write_text(json.dumps(results))
+    (run / "predictions.csv").write_bytes(vit_csv.read_bytes())
+    out = tmp_path / "r.html"
+    assert main(["report", str(run), "-o", str(out), "--per-factor", "1", "--no-zoo"]) == 0
+    page = html.unescape(out.read_text())
+    assert f"imagenet-x report {run} --imagenet /data/imagenet/val --per-factor 1 -o {out}" in page
+    assert "org/vit" in page  # the run's model id in the page's facts
+
+
+def test_source_kinds_of_the_command_are_the_loaders(capsys):
+    from imagenet_x_hf.commands.report import SOURCE_KINDS
+    from imagenet_x_hf.loaders import KINDS
+
+    assert SOURCE_KINDS == KINDS

@@ -1,19 +1,30 @@
-"""Read the authors' annotation files into one typed Arrow table per split.
+"""The annotations of ImageNet-X: the authors' files, one typed table and one array form per split.
 
 The files ship in the authors' PyPI release ``imagenet-x==0.0.7``. We locate them
 through ``importlib.metadata`` and never import that package: its ``__init__`` pulls
 in pandas and scipy. A user can point at another copy of the files with the
 ``annotations_dir`` argument or the ``IMAGENET_X_ANNOTATIONS`` environment variable.
 
+Parsing the validation files takes seconds, so ``split_table`` keeps the parsed table
+in an Arrow file named by the files' fingerprint (``cache_root()``; a memory-mapped
+read afterwards) and ``split_annotations`` gives the arrays every other part reads:
+the metrics, the statistics, the torch view and the ``datasets`` builder.
+
 Every parse error names the file, the line and the fix.
+
+>>> ann = split_annotations("validation")
+>>> len(ann), ann.labels[:3].tolist(), ann.top.row(0).tolist(), ann.file_names[0].as_py()
+(48868, [762, 292, 718], [9], 'ILSVRC2012_val_00004487.JPEG')
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import hashlib
 import json
 import os
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -21,9 +32,16 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from imagenet_x_hf.errors import AnnotationFileError, ImageNetXError
-from imagenet_x_hf.schema import FACTORS, METACLASSES, SPLITS
+from imagenet_x_hf.schema import CLASS_NAMES, FACTORS, METACLASSES, SPLITS, WNIDS
+from imagenet_x_hf.settings import WHICH_FACTORS
+
+CACHE_ENV_VAR = "IMAGENET_X_HF_CACHE"
+_VAL_NAME = r"^ILSVRC2012_val_\d{8}\.JPEG$"
+# Names the layout of the cached tables: a new layout is parsed anew, not read from an old file.
+_TABLE_VERSION = 1
 
 ENV_VAR = "IMAGENET_X_ANNOTATIONS"
 DISTRIBUTION = "imagenet-x"
@@ -47,13 +65,18 @@ _FIX = (
 )
 
 
-def _split_key(split: str) -> str:
+def check_split(split: str) -> str:
+    """``split`` itself when ImageNet-X annotates it; otherwise an error naming the two splits."""
     if split not in SPLITS:
         raise ImageNetXError(
             f"unknown split {split!r}: ImageNet-X annotates 'validation' (ImageNet-1k val) "
             "and 'train' (a ~11k subset of ImageNet-1k train); pass one of those"
         )
-    return "val" if split == "validation" else "train"
+    return split
+
+
+def _split_key(split: str) -> str:
+    return "val" if check_split(split) == "validation" else "train"
 
 
 def annotations_dir(path: str | os.PathLike | None = None) -> Path:
@@ -72,6 +95,12 @@ def annotations_dir(path: str | os.PathLike | None = None) -> Path:
                 f"holds {FILES['val_multi']} and the other files of {DISTRIBUTION}=={RELEASE}"
             )
         return folder
+    return _release_dir()
+
+
+@functools.cache
+def _release_dir() -> Path:
+    # looking a distribution up scans sys.path (about a millisecond): once per process
     try:
         dist = metadata.distribution(DISTRIBUTION)
     except metadata.PackageNotFoundError:
@@ -141,6 +170,16 @@ def read_class_list(folder: str | os.PathLike | None = None) -> tuple[list[str],
     return wnids, names
 
 
+def _check_class_list(folder: str | os.PathLike | None) -> None:
+    wnids, _ = read_class_list(folder)
+    if tuple(wnids) != WNIDS:
+        first = next(i for i, (a, b) in enumerate(zip(wnids, WNIDS, strict=True)) if a != b)
+        raise AnnotationFileError(
+            f"{FILES['labels']}: class {first} is {wnids[first]}, not {WNIDS[first]} as in ImageNet-1k's "
+            f"standard order ({CLASS_NAMES[first]}); {_FIX}"
+        )
+
+
 def class_to_metaclass(folder: str | os.PathLike | None = None) -> np.ndarray:
     """For each of the 1000 classes, the index of its metaclass in ``METACLASSES``.
 
@@ -199,6 +238,7 @@ def read_split(split: str, folder: str | os.PathLike | None = None) -> pa.Table:
     order (they do in the release); anything else is reported as damage.
     """
     key = _split_key(split)
+    _check_class_list(folder)
     multi_path = annotation_file(f"{key}_multi", folder)
     top_path = annotation_file(f"{key}_top", folder)
     meta = class_to_metaclass(folder)
@@ -277,54 +317,225 @@ def read_split(split: str, folder: str | os.PathLike | None = None) -> pa.Table:
     )
 
 
-@dataclass(frozen=True)
-class AnnotationArrays:
-    """Annotations of one split as numpy arrays, for vectorised metrics.
+def cache_root() -> Path:
+    """Where parsed annotation tables are kept.
 
-    ``multi`` and ``top`` are (N, 16) boolean matrices in ``FACTORS`` order;
-    ``real_offsets``/``real_values`` hold the ReaL label sets in CSR form
-    (row i: ``real_values[real_offsets[i]:real_offsets[i + 1]]``; empty for train).
+    ``$IMAGENET_X_HF_CACHE``, else ``imagenet_x_hf`` under ``$HF_HOME`` (by default
+    ``~/.cache/huggingface``), beside the other Hugging Face caches.
+    """
+    if os.environ.get(CACHE_ENV_VAR):
+        return Path(os.environ[CACHE_ENV_VAR]).expanduser()
+    hf_home = os.environ.get("HF_HOME") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or "~/.cache", "huggingface"
+    )
+    return Path(hf_home).expanduser() / "imagenet_x_hf"
+
+
+def _read_cached(path: Path) -> pa.Table | None:
+    try:
+        with pa.memory_map(str(path)) as source:
+            return pa.ipc.open_file(source).read_all()
+    except (OSError, pa.ArrowInvalid):
+        return None  # absent, or cut short by a crash: parse again
+
+
+def split_table(
+    split: str, folder: str | os.PathLike | None = None, *, filter_prototypes: bool = False
+) -> pa.Table:
+    """``read_split``, parsed once per state of the files and then read from the cache.
+
+    The cache file is named by the annotation files' fingerprint, so repaired or other
+    files are parsed anew; older cache files of the same folder are removed then.
+    ``filter_prototypes`` leaves out the prototype images' rows.
+    """
+    table = _cached_table(check_split(split), os.fspath(annotations_dir(folder)), fingerprint(folder))
+    if filter_prototypes:
+        table = table.filter(pc.invert(table.column("is_prototype")))
+    return table
+
+
+@functools.lru_cache(maxsize=4)
+def _cached_table(split: str, folder: str, fp: str) -> pa.Table:
+    root = cache_root()
+    place = hashlib.sha256(folder.encode()).hexdigest()[:8]
+    path = root / f"{split}-{place}-{fp}-v{_TABLE_VERSION}.arrow"
+    table = _read_cached(path)
+    if table is not None:
+        return table
+    table = read_split(split, folder)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with (
+            tempfile.NamedTemporaryFile(dir=root, suffix=".tmp", delete=False) as f,
+            pa.ipc.new_file(f, table.schema) as writer,
+        ):
+            writer.write_table(table)
+        os.replace(f.name, path)
+        for stale in root.glob(f"{split}-{place}-*.arrow"):
+            if stale != path:
+                stale.unlink(missing_ok=True)
+    except OSError:
+        pass  # a read-only cache only costs the parse next time
+    return table
+
+
+@dataclass(frozen=True, eq=False)
+class Csr:
+    """Small integer sets, one per row, in compressed sparse row form.
+
+    Row ``i`` holds ``indices[indptr[i]:indptr[i + 1]]``: the factor ids of an image
+    (multi-factor: any number; top factor: at most one) or its ImageNet-ReaL labels.
+
+    >>> flags = Csr.from_arrow(pa.array([[0, 2], [], None, [1]]))
+    >>> flags.dense(3).astype(int).tolist()
+    [[1, 0, 1], [0, 0, 0], [0, 0, 0], [0, 1, 0]]
+    >>> [a.tolist() for a in flags.pairs(np.array([3, 0]))]
+    [[0, 1, 1], [1, 0, 2]]
+    >>> Csr.from_arrow(pa.array([4, None])).padded().tolist()
+    [[4], [-1]]
     """
 
-    file_names: np.ndarray
-    labels: np.ndarray
-    multi: np.ndarray
-    top: np.ndarray
-    metaclass: np.ndarray
-    is_prototype: np.ndarray
-    real_offsets: np.ndarray
-    real_values: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
 
     @classmethod
-    def from_table(cls, table: pa.Table) -> AnnotationArrays:
-        n = table.num_rows
-        factors = table.column("factors").combine_chunks()
-        counts = np.diff(factors.offsets.to_numpy())
-        multi = np.zeros((n, len(FACTORS)), dtype=bool)
-        # flatten() honours slicing, unlike .values
-        multi[np.repeat(np.arange(n), counts), factors.flatten().to_numpy()] = True
-        top_ids = table.column("top_factor").to_numpy(zero_copy_only=False)
-        top = np.zeros((n, len(FACTORS)), dtype=bool)
-        has_top = ~np.isnan(top_ids) if top_ids.dtype.kind == "f" else np.ones(n, bool)
-        top[np.flatnonzero(has_top), top_ids[has_top].astype(np.int64)] = True
-        real = table.column("real_labels").combine_chunks()
-        if real.null_count == n:
-            real_offsets = np.zeros(n + 1, dtype=np.int64)
-            real_values = np.zeros(0, dtype=np.int16)
+    def from_arrow(cls, column: pa.Array | pa.ChunkedArray) -> Csr:
+        """From a list column (null: an empty set) or a nullable integer column (one or none)."""
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
+        if pa.types.is_list(column.type) or pa.types.is_large_list(column.type):
+            lengths = pc.fill_null(pc.list_value_length(column), 0).to_numpy()
+            indices = pc.list_flatten(column).to_numpy()
         else:
-            lists = [labels or [] for labels in real.to_pylist()] if real.null_count else None
-            if lists is not None:
-                real = pa.array(lists, pa.list_(pa.int16()))
-            real_offsets = real.offsets.to_numpy().astype(np.int64)
-            real_offsets = real_offsets - real_offsets[0]
-            real_values = real.flatten().to_numpy().astype(np.int16)
+            lengths = column.is_valid().to_numpy(zero_copy_only=False).astype(np.int64)
+            indices = column.drop_null().to_numpy()
+        indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=indptr[1:])
+        return cls(indptr=indptr, indices=indices.astype(np.int64))
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    def row(self, i: int) -> np.ndarray:
+        return self.indices[self.indptr[i] : self.indptr[i + 1]]
+
+    def lengths(self, rows: np.ndarray | None = None) -> np.ndarray:
+        lengths = np.diff(self.indptr)
+        return lengths if rows is None else lengths[rows]
+
+    def pairs(self, rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """``np.nonzero`` of the dense form of ``rows`` (all rows by default), without building it."""
+        if rows is None:
+            return np.repeat(np.arange(len(self)), self.lengths()), self.indices
+        single = self._single
+        if single is not None:  # at most one value per row (the top factor): a gather
+            values = single[rows]
+            image = np.flatnonzero(values >= 0)
+            return image, values[image]
+        starts = self.indptr[rows]
+        lengths = self.indptr[rows + 1] - starts
+        image = np.repeat(np.arange(len(rows)), lengths)
+        first = np.cumsum(lengths) - lengths
+        index = np.arange(int(lengths.sum())) + np.repeat(starts - first, lengths)
+        return image, self.indices[index]
+
+    @functools.cached_property
+    def _single(self) -> np.ndarray | None:
+        """Each row's one value (-1: none) when no row holds more than one; else None."""
+        lengths = self.lengths()
+        if len(lengths) == 0 or lengths.max() > 1:
+            return None
+        single = np.full(len(lengths), -1, dtype=np.int64)
+        single[lengths == 1] = self.indices
+        return single
+
+    def dense(self, width: int = len(FACTORS), rows: np.ndarray | None = None) -> np.ndarray:
+        """A boolean (rows, width) matrix: the flags of each row."""
+        image, ids = self.pairs(rows)
+        out = np.zeros((len(self) if rows is None else len(rows), width), dtype=bool)
+        out[image, ids] = True
+        return out
+
+    def padded(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """An int16 (rows, longest set) matrix of each row's values, padded with -1."""
+        image, values = self.pairs(rows)
+        lengths = self.lengths(rows)
+        out = np.full((len(lengths), max(int(lengths.max(initial=0)), 1)), -1, dtype=np.int16)
+        out[image, np.arange(len(values)) - np.repeat(np.cumsum(lengths) - lengths, lengths)] = values
+        return out
+
+
+@dataclass(frozen=True, eq=False)
+class SplitAnnotations:
+    """Every annotated image of a split (prototypes included and flagged) as arrays.
+
+    ``table`` holds the rows as ``datasets`` stores them (``schema.annotation_features``);
+    the arrays are read from it once: ``labels`` and ``metaclass`` per row, ``top`` and
+    ``multi`` factor flags and ``real`` (ImageNet-ReaL labels, empty for train) as
+    ``Csr``, and ``metaclass_of_class`` for all 1000 classes.
+    """
+
+    split: str
+    table: pa.Table
+    file_names: pa.StringArray
+    labels: np.ndarray
+    top: Csr
+    multi: Csr
+    metaclass: np.ndarray
+    metaclass_of_class: np.ndarray
+    is_prototype: np.ndarray
+    real: Csr
+
+    @classmethod
+    def from_table(cls, split: str, table: pa.Table, metaclass_of_class: np.ndarray) -> SplitAnnotations:
         return cls(
-            file_names=np.asarray(table.column("file_name").to_pylist(), dtype=object),
-            labels=table.column("label").to_numpy().astype(np.int16),
-            multi=multi,
-            top=top,
-            metaclass=table.column("metaclass").to_numpy().astype(np.int8),
-            is_prototype=table.column("is_prototype").to_numpy(zero_copy_only=False),
-            real_offsets=real_offsets,
-            real_values=real_values,
+            split=split,
+            table=table,
+            file_names=table.column("file_name").combine_chunks(),
+            labels=table.column("label").to_numpy().astype(np.int64),
+            top=Csr.from_arrow(table.column("top_factor")),
+            multi=Csr.from_arrow(table.column("factors")),
+            metaclass=table.column("metaclass").to_numpy().astype(np.int64),
+            metaclass_of_class=metaclass_of_class.astype(np.int64),
+            is_prototype=table.column("is_prototype").to_numpy(zero_copy_only=False).astype(bool),
+            real=Csr.from_arrow(table.column("real_labels")),
         )
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def factors(self, which_factor: str) -> Csr:
+        """The ``"top"`` or ``"multi"`` factor flags."""
+        if which_factor not in WHICH_FACTORS:
+            raise ImageNetXError(f"which_factor must be one of {WHICH_FACTORS}, not {which_factor!r}")
+        return self.top if which_factor == "top" else self.multi
+
+    def kept_rows(self, filter_prototypes: bool = True) -> np.ndarray:
+        """Row numbers of the images scored and built: all, or all but the prototypes."""
+        return np.flatnonzero(~self.is_prototype) if filter_prototypes else np.arange(len(self))
+
+    @functools.cached_property
+    def real_dense(self) -> np.ndarray:
+        """ReaL label sets as an (N, L) int16 matrix padded with -1."""
+        return self.real.padded()
+
+    @functools.cached_property
+    def val_row(self) -> np.ndarray | None:
+        """Validation image number -> annotation row (-1: not annotated); None for train."""
+        names = self.file_names
+        if self.split != "validation" or not pc.all(pc.match_substring_regex(names, _VAL_NAME)).as_py():
+            return None
+        numbers = pc.cast(pc.utf8_slice_codeunits(names, 15, 23), pa.int64()).to_numpy()
+        index = np.full(max(int(numbers.max()), 50_000) + 1, -1, dtype=np.int64)
+        index[numbers] = np.arange(len(numbers))
+        return index
+
+
+def split_annotations(split: str = "validation", folder: str | os.PathLike | None = None) -> SplitAnnotations:
+    """The annotations of ``split`` as arrays, built once per process and state of the files."""
+    return _split_annotations(check_split(split), os.fspath(annotations_dir(folder)), fingerprint(folder))
+
+
+@functools.lru_cache(maxsize=4)
+def _split_annotations(split: str, folder: str, fp: str) -> SplitAnnotations:
+    return SplitAnnotations.from_table(split, _cached_table(split, folder, fp), class_to_metaclass(folder))

@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 import os
+import shutil
 import warnings
+from pathlib import Path
 
 import datasets
 
+from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.imagenet_x import MISSING_NOTE, UNREADABLE_NOTE, ImageNetX
-from imagenet_x_hf.schema import SPLITS
+from imagenet_x_hf.imagenet_x import ImageNetX, ImageNetXConfig
+from imagenet_x_hf.loaders import locate, open_source
+from imagenet_x_hf.loaders.report import SourceReport, check_source
+from imagenet_x_hf.loaders.state import source_state
+from imagenet_x_hf.schema import WNIDS
+
+# Kept beside the cached Arrow files of a dataset with images.
+REPORT_FILE = "source_report.json"
 
 
 def load(
@@ -22,6 +31,7 @@ def load(
     streaming: bool = False,
     annotations_dir: str | os.PathLike | None = None,
     cache_dir: str | os.PathLike | None = None,
+    rebuild: bool = False,
 ) -> datasets.Dataset | datasets.IterableDataset:
     """ImageNet-X as a ``datasets.Dataset``: one row per annotated image.
 
@@ -35,17 +45,24 @@ def load(
         source_kind: the kind of ``imagenet`` (see ``imagenet_x_hf.loaders.KINDS``) when
             detection should be skipped.
         allow_missing: with ``imagenet``, build even when some annotated images are
-            absent or unreadable: they are left out, and a warning (on every load) and
-            the dataset's description still give their number and some names.
+            absent or unreadable: they are left out, counted and named in the dataset's
+            ``source_report`` and in a warning on every load.
         streaming: return an ``IterableDataset`` over the same rows.
         annotations_dir: another copy of the authors' annotation files.
         cache_dir: where ``datasets`` keeps the built Arrow files (default: its own cache).
+        rebuild: build again even when a cached dataset matches the source.
 
     The first call builds the dataset from the source files; later calls, in any
-    process, read the cached Arrow files. With ``imagenet``, rows keep the annotation
-    order and gain an ``image`` column with each file's original bytes, decoded to
-    RGB on access. A ``SourceError`` names the problem when class folders disagree
-    with the labels, when annotated images are missing, or when files are unreadable.
+    process, read the cached Arrow files. The cache follows the state of the annotation
+    files and of a local source (the size and modification time of every file): a source
+    changed in place is built anew, and the cache of its earlier state removed. With
+    ``imagenet``, rows keep the annotation order and gain an ``image`` column with each
+    file's original bytes, decoded to RGB on access, and the returned dataset carries
+    ``source_report``: a ``loaders.report.SourceReport`` saying which annotated images
+    the source lacks or holds unreadable (a plain attribute: datasets derived with
+    ``map``/``select`` do not carry it). A ``SourceError`` names the problem when class
+    folders disagree with the labels, when annotated images are missing or unreadable
+    (unless ``allow_missing``), or when the source holds none of them.
 
     >>> ds = load("validation")
     >>> ds.num_rows
@@ -56,45 +73,68 @@ def load(
     >>> [ds.features["top_factor"].int2str(row["top_factor"])]
     ['larger']
     """
-    if split not in SPLITS:
-        raise ImageNetXError(
-            f"unknown split {split!r}: ImageNet-X annotates 'validation' and 'train'; pass one of those"
-        )
-    if not isinstance(filter_prototypes, bool):
-        raise ImageNetXError(
-            f"filter_prototypes must be True or False, not {filter_prototypes!r} "
-            f"({type(filter_prototypes).__name__})"
-        )
-    builder = ImageNetX(
-        cache_dir=None if cache_dir is None else str(cache_dir),
-        split=split,
-        filter_prototypes=filter_prototypes,
-        imagenet=None if imagenet is None else str(imagenet),
-        source_kind=source_kind,
+    config = {
+        "split": annotations.check_split(split),
+        "filter_prototypes": filter_prototypes,
+        "annotations_dir": None if annotations_dir is None else os.fspath(annotations_dir),
+        "annotations_fingerprint": annotations.fingerprint(annotations_dir),
+    }
+    ImageNetXConfig(**config)  # checks the settings before any work
+    cache = None if cache_dir is None else os.fspath(cache_dir)
+    mode = datasets.DownloadMode.FORCE_REDOWNLOAD if rebuild else None
+    if imagenet is None:
+        builder = ImageNetX(cache_dir=cache, **config)
+        if streaming:
+            return builder.as_streaming_dataset(split=split)
+        _prepare(builder, mode)
+        return builder.as_dataset(split=split)
+
+    source, kind = locate(imagenet, split=split, kind=source_kind)
+    table = annotations.split_table(split, annotations_dir, filter_prototypes=filter_prototypes)
+    names = table.column("file_name").to_pylist()
+    config.update(
+        imagenet=source,
+        source_kind=kind,
         allow_missing=allow_missing,
-        annotations_dir=None if annotations_dir is None else str(annotations_dir),
+        source_fingerprint=source_state(source, kind=kind, file_names=names),
     )
-    if streaming:
-        return builder.as_streaming_dataset(split=split)
+    builder = ImageNetX(cache_dir=cache, **config)
+    report_path = Path(builder.cache_dir) / REPORT_FILE
+    report = None if rebuild or streaming else SourceReport.load(report_path)
+    if report is None:
+        wnids = [WNIDS[label] for label in table.column("label").to_pylist()]
+        with open_source(source, split=split, kind=kind, file_names=names, cache_dir=cache) as catalog:
+            report = check_source(catalog, names, wnids, split=split)
+        report.check(allow_missing=allow_missing)
+        if streaming:
+            dataset = builder.as_streaming_dataset(split=split)
+            dataset.source_report = report
+            return dataset
+        _prepare(builder, datasets.DownloadMode.FORCE_REDOWNLOAD)
+        report = report.with_unreadable(builder.unreadable)
+        report.save(report_path)
+        _remove_stale(builder)
+    dataset = builder.as_dataset(split=split)
+    dataset.source_report = report
+    if report.left_out:
+        warnings.warn(f"ImageNet-X: {report.summary()}", stacklevel=2)
+    return dataset
+
+
+def _prepare(builder: ImageNetX, mode: datasets.DownloadMode | None) -> None:
     try:
-        builder.download_and_prepare()
+        builder.download_and_prepare(download_mode=mode)
     except datasets.exceptions.DatasetGenerationError as err:
         # datasets wraps whatever the generator raised; our errors carry the fix, so show them
         if isinstance(err.__cause__, ImageNetXError):
             raise err.__cause__ from None
         raise
-    dataset = builder.as_dataset(split=split)
-    if imagenet is not None and not builder.reported_gaps:
-        _report_gaps(dataset)
-    return dataset
 
 
-def _report_gaps(dataset: datasets.Dataset) -> None:
-    """Warn on every load, cached or not, that images were left out of the build."""
-    notes = [
-        line
-        for line in (dataset.info.description or "").splitlines()
-        if MISSING_NOTE in line or UNREADABLE_NOTE in line
-    ]
-    if notes:
-        warnings.warn("ImageNet-X: " + " ".join(notes), stacklevel=3)
+def _remove_stale(builder: ImageNetX) -> None:
+    """Remove the caches of the same source in an earlier state (another fingerprint)."""
+    # the cache is <root>/<dataset>/<config id>/<version>[/<hash>]
+    current = next(p for p in Path(builder.cache_dir).parents if p.name == builder.config_id)
+    for other in current.parent.glob(f"{builder.config.name}-*"):
+        if other != current and other.is_dir():
+            shutil.rmtree(other, ignore_errors=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 import datasets
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from imagenet_x_hf.api import load
 from imagenet_x_hf.errors import ImageNetXError
 
 # config name -> whether validation prototypes are dropped
@@ -56,8 +57,6 @@ def export_hub(
     ``dataset_info:`` filled in from the data (and ``repo_id``, when given, in its
     ``load_dataset`` examples); ``eval.yaml``: the benchmark's tasks.
     """
-    from imagenet_x_hf.api import load
-
     out = Path(output_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ImageNetXError(

@@ -1,8 +1,10 @@
-"""Names and features shared by every part of imagenet_x_hf.
+"""Names and features shared by every part of imagenet_x_hf: constants only.
 
 ``FACTORS`` and ``METACLASSES`` follow the order of the ImageNet-X paper and of the
-authors' toolkit. The 1000 ImageNet class names are read from the authors' release
-the first time they are asked for (``CLASS_NAMES``, ``WNIDS``).
+authors' toolkit. The 1000 ImageNet-1k classes (``WNIDS``, ``CLASS_NAMES``) come from
+``imagenet_classes.tsv`` beside this file, a copy of the class list of the authors'
+release (``imagenet_x_hf.annotations`` checks that the two agree). This module imports
+no other module of the package, so every layer can depend on it.
 
 >>> FACTORS[:3]
 ('pose', 'background', 'pattern')
@@ -15,8 +17,8 @@ the first time they are asked for (``CLASS_NAMES``, ``WNIDS``).
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import datasets
@@ -85,28 +87,16 @@ SPLITS: tuple[str, ...] = ("validation", "train")
 NUM_CLASSES = 1000
 
 
-@functools.cache
-def _classes() -> tuple[tuple[str, ...], tuple[str, ...]]:
-    from imagenet_x_hf.annotations import read_class_list
-
-    wnids, names = read_class_list()
+def _read_classes() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    lines = (Path(__file__).with_name("imagenet_classes.tsv")).read_text(encoding="utf-8").splitlines()
+    wnids, names = zip(*(line.split("\t") for line in lines), strict=True)
     # ImageNet names two pairs of classes alike ("crane", "maillot"); a ClassLabel
     # needs unique names, so those four carry their WordNet id.
-    seen: dict[str, int] = {}
-    for name in names:
-        seen[name] = seen.get(name, 0) + 1
-    unique = tuple(
-        f"{name} ({wnid})" if seen[name] > 1 else name for wnid, name in zip(wnids, names, strict=False)
-    )
+    unique = tuple(f"{n} ({w})" if names.count(n) > 1 else n for w, n in zip(wnids, names, strict=True))
     return tuple(wnids), unique
 
 
-def __getattr__(name: str) -> Any:
-    if name == "CLASS_NAMES":
-        return _classes()[1]
-    if name == "WNIDS":
-        return _classes()[0]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+WNIDS, CLASS_NAMES = _read_classes()
 
 
 def annotation_features() -> datasets.Features:
@@ -115,13 +105,14 @@ def annotation_features() -> datasets.Features:
     >>> list(annotation_features())[:4]
     ['file_name', 'label', 'factors', 'top_factor']
     """
+    # datasets takes ~0.5 s to import: importing the constants above must not pay for it
     import datasets
 
     factor = datasets.ClassLabel(names=list(FACTORS))
     return datasets.Features(
         {
             "file_name": datasets.Value("string"),
-            "label": datasets.ClassLabel(names=list(_classes()[1])),
+            "label": datasets.ClassLabel(names=list(CLASS_NAMES)),
             "factors": datasets.List(factor),
             "top_factor": factor,
             "metaclass": datasets.ClassLabel(names=list(METACLASSES)),
@@ -139,7 +130,7 @@ def image_features() -> datasets.Features:
     The column stores the original file bytes; ``mode="RGB"`` converts the few
     grayscale and CMYK images of ImageNet when they are decoded.
     """
-    import datasets
+    import datasets  # on first use, as above
 
     features = annotation_features()
     features["image"] = datasets.Image(mode="RGB")

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 
+from imagenet_x_hf.annotations import split_annotations
 from imagenet_x_hf.schema import FACTORS, SPLITS
 
 
@@ -13,7 +14,6 @@ def factor_statistics(
     *,
     filter_prototypes: bool = True,
     annotations_dir: str | os.PathLike | None = None,
-    cache_dir: str | os.PathLike | None = None,
 ) -> dict:
     """Rows per split and images per factor (multi- and top-factor) for each split.
 
@@ -23,21 +23,18 @@ def factor_statistics(
     >>> stats["validation"]["top"]["style"]
     43
     """
-    from imagenet_x_hf.annotations import AnnotationArrays
-    from imagenet_x_hf.api import load
-
     result: dict = {"filter_prototypes": filter_prototypes}
     for split in SPLITS:
-        ds = load(
-            split, filter_prototypes=filter_prototypes, annotations_dir=annotations_dir, cache_dir=cache_dir
-        )
-        arrays = AnnotationArrays.from_table(ds.data.table)
+        ann = split_annotations(split, annotations_dir)
+        rows = ann.kept_rows(filter_prototypes)
+        top = ann.top.dense(len(FACTORS), rows)
+        multi = ann.multi.dense(len(FACTORS), rows)
         result[split] = {
-            "rows": int(ds.num_rows),
-            "multi": dict(zip(FACTORS, np.sum(arrays.multi, axis=0).tolist(), strict=False)),
-            "top": dict(zip(FACTORS, np.sum(arrays.top, axis=0).tolist(), strict=False)),
-            "no_top_factor": int(np.sum(~arrays.top.any(axis=1))),
-            "mean_factors_per_image": round(float(arrays.multi.sum(axis=1).mean()), 4),
+            "rows": len(rows),
+            "multi": dict(zip(FACTORS, multi.sum(axis=0).tolist(), strict=True)),
+            "top": dict(zip(FACTORS, top.sum(axis=0).tolist(), strict=True)),
+            "no_top_factor": int(np.sum(~top.any(axis=1))),
+            "mean_factors_per_image": round(float(multi.sum(axis=1).mean()), 4),
         }
     return result
 

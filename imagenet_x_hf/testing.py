@@ -22,6 +22,7 @@ True
 
 from __future__ import annotations
 
+import csv
 import functools
 import io
 import json
@@ -31,8 +32,14 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
+import datasets
 import numpy as np
+import pyarrow as pa
+import pyarrow.json as pj
+import pyarrow.parquet as pq
+from PIL import Image
 
+from imagenet_x_hf import annotations, schema
 from imagenet_x_hf.errors import ImageNetXError
 
 LAYOUTS: tuple[str, ...] = (
@@ -52,16 +59,11 @@ _VAL_LAYOUTS = ("val_flat", "val_class_folders", "val_tar")
 @functools.cache
 def _annotated(split: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
     """Annotated, non-prototype file names of a split and their labels, in file order."""
-    import pyarrow as pa
-    import pyarrow.json as pj
-
-    from imagenet_x_hf import annotations
-
     key = "val_multi" if split == "validation" else "train_multi"
-    schema = pa.schema([("file_name", pa.string()), ("class", pa.int64())])
+    columns = pa.schema([("file_name", pa.string()), ("class", pa.int64())])
     table = pj.read_json(
         annotations.annotation_file(key),
-        parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
+        parse_options=pj.ParseOptions(explicit_schema=columns, unexpected_field_behavior="ignore"),
     )
     names = table.column("file_name").to_pylist()
     labels = table.column("class").to_pylist()
@@ -73,10 +75,6 @@ def _annotated(split: str) -> tuple[tuple[str, ...], tuple[int, ...]]:
 
 @functools.cache
 def _all_val_labels() -> dict[str, int]:
-    import csv
-
-    from imagenet_x_hf import annotations
-
     with open(annotations.annotation_file("filename_label"), encoding="utf-8", newline="") as f:
         return {row["file_name"]: int(row["label"]) for row in csv.DictReader(f)}
 
@@ -101,8 +99,6 @@ def label_of(file_name: str) -> int:
         if file_name not in labels:
             raise ImageNetXError(f"{file_name!r} is not an ImageNet validation file name")
         return labels[file_name]
-    from imagenet_x_hf import schema
-
     wnid = file_name.split("_", 1)[0]
     try:
         return schema.WNIDS.index(wnid)
@@ -158,8 +154,6 @@ def _check_split(split: str) -> str:
 
 
 def _encode(name: str, label: int, size: tuple[int, int], role: str | None, quality: int) -> bytes:
-    from PIL import Image
-
     w, h = size
     pixels = np.empty((h, w, 3), dtype=np.uint8)
     pixels[:] = synthetic_colour(label)
@@ -189,8 +183,6 @@ def _extra_names(split: str, count: int, chosen: Sequence[str]) -> list[tuple[st
         return []
     if split == "validation":
         annotated = set(_annotated("validation")[0]) | set(chosen)
-        from imagenet_x_hf import annotations
-
         annotated |= annotations.read_prototypes()
         pool = [(n, lab) for n, lab in sorted(_all_val_labels().items()) if n not in annotated]
         return pool[:count]
@@ -199,8 +191,6 @@ def _extra_names(split: str, count: int, chosen: Sequence[str]) -> list[tuple[st
     chosen_labels = sorted({label_of(n) for n in chosen})
     other = [c for c in range(1000) if c not in set(chosen_labels)]
     out = []
-    from imagenet_x_hf import schema
-
     for i in range(count):
         pool = chosen_labels if (i % 2 == 0 and chosen_labels) else other
         label = pool[(i // 2) % len(pool)]
@@ -288,8 +278,6 @@ def make_synthetic_imagenet(
 
 
 def _wnid(label: int) -> str:
-    from imagenet_x_hf import schema
-
     return schema.WNIDS[label]
 
 
@@ -351,15 +339,9 @@ def _shards(files, shard_size: int):
 
 
 def _write_parquet(root: Path, files, *, split: str, shard_size: int) -> Path:
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     repo = root / "imagenet-1k"
     data_dir = repo / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
-    import datasets
-
-    from imagenet_x_hf import schema
 
     # The Hub's Parquet files carry their datasets features in the schema metadata.
     features = datasets.Features(

@@ -32,7 +32,11 @@ from pathlib import Path
 
 from imagenet_x_hf.errors import SourceError
 from imagenet_x_hf.loaders.catalog import Catalog
+from imagenet_x_hf.loaders.folders import open_class_folders, open_flat_folder
+from imagenet_x_hf.loaders.hub import open_hub
 from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name
+from imagenet_x_hf.loaders.tars import open_train_tar, open_val_tar
+from imagenet_x_hf.loaders.webdataset import open_webdataset
 
 KINDS: tuple[str, ...] = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
 
@@ -71,6 +75,57 @@ def _tar_kind(path: Path) -> str:
     return "val_tar"
 
 
+def _absent(source: str | os.PathLike) -> SourceError:
+    return SourceError(
+        f"ImageNet source {os.fspath(source)!r} does not exist (no such file or folder); pass {_LAYOUTS_HELP}"
+    )
+
+
+def looks_like_hub_id(source: str | os.PathLike) -> bool:
+    """Whether a path that does not exist may name a Hub dataset (``owner/name``).
+
+    A name whose first part is a local folder (``data/val`` where ``data/`` exists), or
+    that starts like a path (``./``, ``/``, ``~``), is a local path that does not exist.
+
+    >>> looks_like_hub_id("ILSVRC/imagenet-1k"), looks_like_hub_id("./val"), looks_like_hub_id("imagenet_x_hf/val")
+    (True, False, False)
+    """
+    text = os.fspath(source)
+    if text.startswith((".", "/", "~")) or not _HUB_ID.fullmatch(text):
+        return False
+    return not Path(text.split("/", 1)[0]).exists()
+
+
+def check_kind(kind: str | None) -> None:
+    """Refuse a source kind that is not one of ``KINDS`` (None: detect it)."""
+    if kind is not None and kind not in KINDS:
+        raise SourceError(
+            f"unknown source_kind {kind!r}: pass one of {', '.join(KINDS)} (--source-kind), "
+            "or leave it out to detect it"
+        )
+
+
+# Kinds that are one file, and kinds that are one folder (the others may be either).
+_FILE_KINDS = ("val_tar", "train_tar")
+_FOLDER_KINDS = ("folder", "class_folders")
+
+
+def _check_kind_fits(source: str | os.PathLike, kind: str) -> None:
+    path = Path(source).expanduser()
+    if kind == "hub" or not path.exists():
+        return
+    if kind in _FILE_KINDS and path.is_dir():
+        raise SourceError(
+            f"source_kind={kind!r} needs a tar file, but {path} is a folder; pass the tar itself, or "
+            "leave the kind out (--source-kind unset, source_kind=None) to detect it"
+        )
+    if kind in _FOLDER_KINDS and not path.is_dir():
+        raise SourceError(
+            f"source_kind={kind!r} needs a folder of images, but {path} is a file; pass the folder, or "
+            "leave the kind out (--source-kind unset, source_kind=None) to detect it"
+        )
+
+
 def detect_kind(source: str | os.PathLike) -> str:
     """The kind of an ImageNet source, from its path (and a peek inside) or its Hub id.
 
@@ -79,9 +134,9 @@ def detect_kind(source: str | os.PathLike) -> str:
     """
     path = Path(source).expanduser()
     if not path.exists():
-        if _HUB_ID.fullmatch(str(source)) and not str(source).startswith((".", "/")):
+        if looks_like_hub_id(source):
             return "hub"
-        raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
+        raise _absent(source)
     if path.is_file():
         if path.suffix == ".parquet":
             return "parquet"
@@ -133,16 +188,19 @@ def resolve_source(source: str | os.PathLike, *, split: str = "validation") -> s
     official tars resolves to the one for the split, so users can pass their
     ImageNet root for either split.
     """
-    path = Path(source).expanduser()
-    if not path.is_dir():
-        return source
+    return _resolve(source, split)[0]
+
+
+def _resolve(source: str | os.PathLike, split: str) -> tuple[str | os.PathLike, str]:
+    """``resolve_source`` and the kind of what it resolves to, each detected once."""
     try:
-        detect_kind(path)
-        return source
+        return source, detect_kind(source)
     except SourceError:
-        for place in _SPLIT_PLACES.get(split, ()):
-            if (path / place).exists():
-                return path / place
+        path = Path(source).expanduser()
+        if path.is_dir():
+            for place in _SPLIT_PLACES.get(split, ()):
+                if (path / place).exists():
+                    return path / place, detect_kind(path / place)
         raise
 
 
@@ -160,15 +218,9 @@ def open_source(
     spell them), which is what lets the train subset skip most of ImageNet train.
     ``cache_dir`` is where ``datasets`` keeps a Hub or Parquet copy's Arrow files.
     """
-    if kind is None:
-        source = resolve_source(source, split=split)
-        kind = detect_kind(source)
-    if kind not in KINDS:
-        raise SourceError(f"unknown source kind {kind!r}: pass one of {KINDS} or None to detect it")
+    source, kind = locate(source, split=split, kind=kind)
     wanted = None if file_names is None else frozenset(file_names)
     if kind in ("parquet", "hub"):
-        from imagenet_x_hf.loaders.hub import open_hub
-
         return open_hub(
             source,
             split=split,
@@ -176,27 +228,32 @@ def open_source(
             wanted=wanted,
             cache_dir=None if cache_dir is None else str(cache_dir),
         )
-    if not Path(source).exists():
-        raise SourceError(f"ImageNet source {str(source)!r} does not exist; pass {_LAYOUTS_HELP}")
     if kind == "folder":
-        from imagenet_x_hf.loaders.folders import open_flat_folder
-
         return open_flat_folder(source, wanted=wanted)
     if kind == "class_folders":
-        from imagenet_x_hf.loaders.folders import open_class_folders
-
         return open_class_folders(source, wanted=wanted)
     if kind == "val_tar":
-        from imagenet_x_hf.loaders.tars import open_val_tar
-
         return open_val_tar(source, wanted=wanted)
     if kind == "train_tar":
-        from imagenet_x_hf.loaders.tars import open_train_tar
-
         return open_train_tar(source, wanted=wanted)
-    from imagenet_x_hf.loaders.webdataset import open_webdataset
-
     return open_webdataset(source, split=split, wanted=wanted)
+
+
+def locate(
+    source: str | os.PathLike, *, split: str = "validation", kind: str | None = None
+) -> tuple[str, str]:
+    """The source to read for ``split`` (an ImageNet root resolves to its part) and its kind.
+
+    Every problem is a ``SourceError`` of one line: a path that does not exist, a kind
+    that does not fit the path, a file that is not a readable archive.
+    """
+    if kind is None:
+        source, kind = _resolve(source, split)
+    check_kind(kind)
+    if kind != "hub" and not Path(source).expanduser().exists():
+        raise _absent(source)
+    _check_kind_fits(source, kind)
+    return os.fspath(source), kind
 
 
 def iter_images(
@@ -215,8 +272,10 @@ __all__ = [
     "KINDS",
     "Catalog",
     "canonical_name",
+    "check_kind",
     "detect_kind",
     "iter_images",
+    "locate",
     "open_source",
     "resolve_source",
 ]

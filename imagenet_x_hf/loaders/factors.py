@@ -16,8 +16,10 @@ import datasets
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import SourceError
 from imagenet_x_hf.loaders.names import canonical_name
+from imagenet_x_hf.schema import annotation_features
 
 _NO_NAMES = (
     "this dataset carries no file names (columns: {columns}): ImageNet-X joins annotations to "
@@ -110,8 +112,6 @@ def add_factors(
     >>> with_factors.features["top_factor"].int2str(with_factors[0]["top_factor"]), with_factors[1]["label"]
     ('larger', None)
     """
-    from imagenet_x_hf.api import load
-
     if not isinstance(dataset, datasets.Dataset):
         raise SourceError(
             f"add_factors needs a datasets.Dataset, not {type(dataset).__name__}; for an "
@@ -119,12 +119,11 @@ def add_factors(
         )
     stored = _stored_names(dataset, file_name_column)
     names = [None if value is None else canonical_name(value) for value in stored]
-    annotations = load(split, filter_prototypes=filter_prototypes, annotations_dir=annotations_dir)
-    ann_table = annotations.data.table
+    ann_table = annotations.split_table(split, annotations_dir, filter_prototypes=filter_prototypes)
     index = {name: i for i, name in enumerate(ann_table.column("file_name").to_pylist())}
     positions = [index.get(name) if name is not None else None for name in names]
 
-    features = annotations.features
+    features = annotation_features()
     added = ann_table.take(pa.array(positions, pa.int64()))
     if "label" in dataset.features:
         _check_labels(dataset, added, names)

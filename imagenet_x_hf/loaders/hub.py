@@ -16,6 +16,7 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
+import datasets
 import pyarrow as pa
 
 from imagenet_x_hf.errors import SourceError
@@ -31,8 +32,6 @@ _NO_NAMES = (
 
 def load_split(source: str | os.PathLike, *, split: str, cache_dir: str | None = None):
     """``datasets.load_dataset`` of one split of a Hub id, a Parquet folder or a Parquet file."""
-    import datasets
-
     path = Path(source)
     if path.is_file():
         return datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=cache_dir)
@@ -45,11 +44,26 @@ def load_split(source: str | os.PathLike, *, split: str, cache_dir: str | None =
             f"{source} has no {split!r} split ({err}); pass the copy or the split that holds "
             "the images to annotate"
         ) from None
+    except (ConnectionError, OSError, datasets.exceptions.DatasetNotFoundError) as err:
+        if path.exists():
+            raise SourceError(f"{source}: cannot be read as a Parquet copy ({_first_line(err)})") from None
+        if datasets.config.HF_HUB_OFFLINE:
+            raise SourceError(
+                f"{source!r} is not a local file or folder, and as a Hub dataset id it is not in the "
+                "local cache while the Hub is offline (HF_HUB_OFFLINE); pass an existing local copy, or "
+                "download the dataset once online"
+            ) from None
+        raise SourceError(
+            f"{source!r} is not a local file or folder, and the Hub has no dataset of that id that can "
+            f"be read ({_first_line(err)}); check the path or the id (and your login for gated datasets)"
+        ) from None
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or [type(err).__name__])[0]
 
 
 def _image_column(dataset) -> str:
-    import datasets
-
     columns = [name for name, feature in dataset.features.items() if isinstance(feature, datasets.Image)]
     for preferred in ("image", "jpg", "jpeg", "png", "webp"):
         if preferred in columns:

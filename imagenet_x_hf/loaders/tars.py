@@ -14,6 +14,8 @@ import os
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+from tqdm.auto import tqdm
+
 from imagenet_x_hf.errors import SourceError
 from imagenet_x_hf.loaders.catalog import Catalog
 from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name, wnid_in
@@ -44,12 +46,36 @@ class Member:
         return self.type in _FILE_TYPES
 
 
+class _NotATar(Exception):
+    """A header field that no tar writes: the file is not a tar."""
+
+
 def _number(field: bytes) -> int:
     if field[:1] in (b"\x80", b"\xff"):  # GNU base-256, for members over 8 GiB
         value = int.from_bytes(field[1:], "big")
         return -value if field[:1] == b"\xff" else value
     digits = field.split(b"\0", 1)[0].strip()
-    return int(digits, 8) if digits else 0
+    try:
+        return int(digits, 8) if digits else 0
+    except ValueError:
+        raise _NotATar from None
+
+
+# Magic bytes of the compressed forms an archive is often downloaded in.
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"BZh": "bzip2", b"\xfd7zXZ": "xz", b"(\xb5/\xfd": "zstd", b"PK": "zip"}
+
+
+def _not_a_tar(source: str, header: bytes, at: int, why: str = "no tar header") -> SourceError:
+    for magic, name in _COMPRESSED.items():
+        if at == 0 and header.startswith(magic):
+            return SourceError(
+                f"{source} is a {name}-compressed file, not a plain tar; decompress it first "
+                "(ImageNet's original archives are plain tars)"
+            )
+    return SourceError(
+        f"{source} is not a readable tar ({why} at byte {at}); pass the original ImageNet "
+        "archive, or a plain tar of its images"
+    )
 
 
 def _pax(data: bytes) -> dict[str, str]:
@@ -78,15 +104,14 @@ def _members(fd: int, start: int, size: int, source: str) -> Iterator[Member]:
             break
         if header.count(0) == _BLOCK:  # end-of-archive marker
             return
-        stored = _number(header[_CHKSUM])
+        try:
+            stored = _number(header[_CHKSUM])
+            length = _number(header[_SIZE])
+        except _NotATar:
+            raise _not_a_tar(source, header, pos - start) from None
         if stored != sum(header) - sum(header[_CHKSUM]) + 8 * 32:
-            raise SourceError(
-                f"{source} is not a readable uncompressed tar (bad header checksum at byte {pos - start}); "
-                "ImageNet's archives are plain tars: pass the original file, or decompress a "
-                ".tar.gz copy first"
-            )
+            raise _not_a_tar(source, header, pos - start, "bad header checksum")
         kind = header[_TYPE]
-        length = _number(header[_SIZE])
         data_at = pos + _BLOCK
         pos = data_at + -(-length // _BLOCK) * _BLOCK
         if kind == b"L":
@@ -138,8 +163,6 @@ def open_train_tar(path: str | os.PathLike, *, wanted: Collection[str] | None = 
     catalog, fd = _open_fd(path, "train_tar")
     size = os.fstat(fd).st_size
     wanted_wnids = None if wanted is None else {n.split("_", 1)[0] for n in wanted}
-    from tqdm.auto import tqdm
-
     # Walking 1,000 per-class tars' headers takes a while on a cold disk.
     progress = tqdm(desc=f"Indexing {os.path.basename(path)}", unit=" class tars", total=1000, disable=None)
     for outer in _members(fd, 0, size, str(path)):

@@ -29,34 +29,32 @@ import numpy as np
 import torch
 from PIL import Image
 
+from imagenet_x_hf.annotations import Csr
 from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.schema import FACTORS
-
-WHICH_FACTOR = ("top", "multi")
+from imagenet_x_hf.settings import WHICH_FACTORS
 
 
 def factor_matrix(dataset: datasets.Dataset, which_factor: str = "top") -> np.ndarray:
     """(rows, 16) float32 matrix of the factors of each row, in ``FACTORS`` order.
 
+    The dataset's ``top_factor`` or ``factors`` column becomes flags through the same
+    ``Csr`` form the annotations and the metrics use.
+
     >>> ds = datasets.Dataset.from_dict({"factors": [[0, 3], []], "top_factor": [3, None]})
     >>> factor_matrix(ds, "multi")[:, :4].tolist(), factor_matrix(ds, "top")[:, 3].tolist()
     ([[1.0, 0.0, 0.0, 1.0], [0.0, 0.0, 0.0, 0.0]], [1.0, 0.0])
     """
-    if which_factor not in WHICH_FACTOR:
-        raise ImageNetXError(f"which_factor must be one of {WHICH_FACTOR}, not {which_factor!r}")
+    if which_factor not in WHICH_FACTORS:
+        raise ImageNetXError(f"which_factor must be one of {WHICH_FACTORS}, not {which_factor!r}")
     column = "top_factor" if which_factor == "top" else "factors"
     if column not in dataset.column_names:
         raise ImageNetXError(
             f"the dataset has no {column!r} column: pass a dataset from imagenet_x_hf.load(..., "
             "imagenet=...) or one that went through imagenet_x_hf.add_factors"
         )
-    values = dataset.with_format(None)[column]
-    matrix = np.zeros((len(values), len(FACTORS)), dtype=np.float32)
-    for row, value in enumerate(values):
-        if value is None:
-            continue
-        matrix[row, value if which_factor == "multi" else [value]] = 1.0
-    return matrix
+    values = dataset.with_format("arrow").select_columns([column])[:][column]
+    return Csr.from_arrow(values).dense(len(FACTORS)).astype(np.float32)
 
 
 class ImageNetXTorch(torch.utils.data.Dataset):

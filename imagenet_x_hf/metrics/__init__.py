@@ -1,4 +1,8 @@
-"""Per-factor error ratios: a numpy core, intervals, breakdowns, and file-level scoring.
+"""Per-factor error ratios: a numpy core, intervals, breakdowns, alignment and file-level scoring.
+
+``core`` (counts and ratios), ``intervals``, ``breakdowns``: plain numpy functions;
+``predictions``: the ``Predictions`` record and file reader; ``align``: predictions to
+annotation rows; ``score``: the JSON-ready results, configured by one ``ScoringOptions``.
 
 ``METRIC_PATH`` is the folder of the ``evaluate`` module (``evaluate.load(METRIC_PATH)``).
 
@@ -26,7 +30,14 @@ from imagenet_x_hf.metrics.intervals import (
     ratio_intervals,
 )
 from imagenet_x_hf.metrics.predictions import Predictions, read_predictions
-from imagenet_x_hf.metrics.score import paired_comparison, score_arrays, score_predictions, split_arrays
+from imagenet_x_hf.metrics.score import (
+    paired_comparison,
+    score_arrays,
+    score_labels,
+    score_predictions,
+    scoring_options,
+)
+from imagenet_x_hf.settings import ScoringOptions
 
 METRIC_PATH = str(Path(__file__).resolve().parent / "imagenet_x")
 
@@ -39,6 +50,7 @@ __all__ = [
     "WHICH_FACTORS",
     "FactorCounts",
     "Predictions",
+    "ScoringOptions",
     "correctness",
     "error_ratio",
     "error_ratio_interval",
@@ -48,6 +60,7 @@ __all__ = [
     "ratio_intervals",
     "read_predictions",
     "score_arrays",
+    "score_labels",
     "score_predictions",
-    "split_arrays",
+    "scoring_options",
 ]

@@ -25,16 +25,14 @@ import numpy as np
 
 from imagenet_x_hf.errors import ImageNetXError
 
+# The allowed values are declared once, with the settings; re-exported here.
+from imagenet_x_hf.settings import EMPTY_REAL as EMPTY_REAL
+from imagenet_x_hf.settings import ERROR_TYPES as ERROR_TYPES
+from imagenet_x_hf.settings import WHICH_FACTORS as WHICH_FACTORS
+
 # Models per matrix product: 256 x 50k float32 is ~50 MB of scratch memory.
 CHUNK_MODELS = 256
 _EXACT_FLOAT32 = 2**24
-
-ERROR_TYPES = ("class", "real_class", "metaclass")
-WHICH_FACTORS = ("top", "multi")
-# How real_class treats images whose ReaL label set is empty: "error" counts them
-# as mistakes (the authors' toolkit, so the paper's numbers); "exclude" leaves them
-# out (the ReaL protocol).
-EMPTY_REAL = ("error", "exclude")
 
 
 @dataclass(frozen=True)
@@ -157,17 +155,6 @@ def error_ratio(counts: FactorCounts) -> np.ndarray:
     ratio[:, counts.images == 0] = np.nan
     ratio[counts.total_correct == counts.total, :] = np.nan
     return ratio
-
-
-def dense_real_labels(offsets: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """CSR ReaL label sets as an (N, L) int16 matrix padded with -1."""
-    sizes = np.diff(offsets)
-    width = max(int(sizes.max(initial=0)), 1)
-    dense = np.full((len(sizes), width), -1, dtype=np.int16)
-    rows = np.repeat(np.arange(len(sizes)), sizes)
-    cols = np.arange(len(values)) - np.repeat(offsets[:-1], sizes)
-    dense[rows, cols] = values
-    return dense
 
 
 def correctness(

@@ -13,7 +13,6 @@ import pytest
 
 import imagenet_x_hf
 from imagenet_x_hf import annotations, schema
-from imagenet_x_hf.annotations import AnnotationArrays
 from imagenet_x_hf.schema import FACTORS, METACLASSES
 
 SOURCE = annotations.annotations_dir()
@@ -60,8 +59,7 @@ def test_row_counts(validation, validation_all, train):
 def test_factor_totals_equal_the_source_sums(split, prefix, which):
     rows = _source_rows(f"imagenet_x_{prefix}_{which}_factor.jsonl")
     ds = imagenet_x_hf.load(split, filter_prototypes=False)
-    arrays = AnnotationArrays.from_table(ds.data.table)
-    matrix = arrays.multi if which == "multi" else arrays.top
+    matrix = annotations.split_annotations(split).factors(which).dense()
     expected = {f: sum(int(r[f]) for r in rows) for f in FACTORS}
     assert dict(zip(FACTORS, matrix.sum(axis=0).tolist())) == expected
     # and through the dataset's own list / class-label columns
@@ -77,11 +75,13 @@ def test_filtered_totals_equal_the_authors_loader():
     imagenet_x = pytest.importorskip("imagenet_x")  # a declared dependency: always present
     for which, attr in (("top", "top"), ("multi", "multi")):
         theirs = imagenet_x.load_annotations(which_factor=which, partition="val", filter_prototypes=True)
-        ours = AnnotationArrays.from_table(imagenet_x_hf.load("validation").data.table)
-        assert list(ours.file_names) == theirs["file_name"].tolist()
-        np.testing.assert_array_equal(getattr(ours, attr).astype(int), theirs[list(FACTORS)].to_numpy())
-        np.testing.assert_array_equal(ours.labels, theirs["class"].to_numpy())
-        assert [METACLASSES[m] for m in ours.metaclass] == theirs["metaclass"].tolist()
+        ours = annotations.split_annotations("validation")
+        rows = ours.kept_rows(filter_prototypes=True)
+        assert ours.file_names.take(rows).to_pylist() == theirs["file_name"].tolist()
+        flags = ours.factors(attr).dense(rows=rows)
+        np.testing.assert_array_equal(flags.astype(int), theirs[list(FACTORS)].to_numpy())
+        np.testing.assert_array_equal(ours.labels[rows], theirs["class"].to_numpy())
+        assert [METACLASSES[m] for m in ours.metaclass[rows]] == theirs["metaclass"].tolist()
 
 
 def test_top_factor_and_multi_factor_shapes(validation_all, train):
@@ -157,15 +157,49 @@ def test_annotations_dir_from_environment(tmp_path, monkeypatch):
     assert imagenet_x_hf.load("train", cache_dir=tmp_path / "cache").num_rows == 11_233
 
 
-def test_factor_matrix_from_a_sliced_table(validation_all):
-    full = AnnotationArrays.from_table(validation_all.data.table)
-    part = AnnotationArrays.from_table(validation_all.data.table.slice(1000, 37))
-    np.testing.assert_array_equal(part.multi, full.multi[1000:1037])
-    np.testing.assert_array_equal(part.top, full.top[1000:1037])
-    for i in range(37):
-        lo, hi = part.real_offsets[i], part.real_offsets[i + 1]
-        flo, fhi = full.real_offsets[1000 + i], full.real_offsets[1001 + i]
-        assert part.real_values[lo:hi].tolist() == full.real_values[flo:fhi].tolist()
+def test_arrays_equal_the_dataset_rows(validation_all):
+    """The array form (what metrics, stats, torch view read) and the built dataset agree row by row."""
+    ann = annotations.split_annotations("validation")
+    assert ann.file_names.to_pylist() == validation_all["file_name"]
+    rows = np.array([0, 1, 777, 20_000, len(ann) - 1])
+    for i in rows.tolist():
+        row = validation_all[i]
+        assert ann.multi.row(i).tolist() == row["factors"]
+        assert ann.top.row(i).tolist() == ([] if row["top_factor"] is None else [row["top_factor"]])
+        assert ann.real.row(i).tolist() == row["real_labels"]
+        assert ann.labels[i] == row["label"] and ann.metaclass[i] == row["metaclass"]
+    # a selection of rows: the same flags as the full matrix's rows
+    np.testing.assert_array_equal(ann.multi.dense(rows=rows[::-1]), ann.multi.dense()[rows[::-1]])
+    assert (ann.real_dense[rows[2], : len(ann.real.row(rows[2]))] == ann.real.row(rows[2])).all()
+
+
+def test_parsed_tables_are_cached_and_stale_copies_removed(tmp_path, monkeypatch):
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for name in annotations.FILES.values():
+        (copy / name).symlink_to(SOURCE / name)
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(annotations.CACHE_ENV_VAR, str(cache))
+    first = annotations.split_table("train", copy)
+    assert len(list(cache.glob("train-*.arrow"))) == 1
+    # a repaired file: a new fingerprint, parsed anew, the old cache file removed
+    top = copy / annotations.FILES["train_top"]
+    top.unlink()
+    top.write_bytes((SOURCE / annotations.FILES["train_top"]).read_bytes())
+    second = annotations.split_table("train", copy)
+    assert second.equals(first)
+    assert [p.name.split("-")[2] for p in cache.glob("train-*.arrow")] == [annotations.fingerprint(copy)]
+
+
+def test_schema_imports_nothing_of_ours():
+    code = (
+        "import sys, imagenet_x_hf.schema as s\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'imagenet_x_hf'))\n"
+        "print(len(s.CLASS_NAMES), s.WNIDS[0])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["['imagenet_x_hf', 'imagenet_x_hf.schema']", "1000 n01440764"]
 
 
 def test_package_data_paths_exist():

@@ -99,11 +99,14 @@ def test_images_keep_their_bytes_and_decode_to_rgb(layout, built):
 def test_missing_and_unreadable_files_are_reported(layout, built, sources, small_annotations, layout_split):
     dataset, roles, messages = built(layout)
     (missing,), (corrupt,) = roles["missing"], roles["corrupt"]
+    report = dataset.source_report
+    assert report.missing == (missing,) and len(report.unreadable) == 1
+    assert report.unreadable[0].startswith(f"{corrupt} (truncated JPEG")
+    assert (report.annotated, report.found, report.left_out) == (37, 36, 2)
+    assert report.to_dict()["left_out"] == 2 and report.split == layout_split[layout]
     text = " ".join(messages)
-    assert "1 annotated images absent from the source" in text and missing in text
-    assert "1 files of" in text and corrupt in text and "truncated JPEG" in text
-    assert missing in dataset.info.description and corrupt in dataset.info.description
-    # A cached load says it again.
+    assert "2 of the 37 annotated" in text and missing in text and corrupt in text
+    # A cached load says it again, from the report kept with the cache.
     path, _ = sources[layout]
     cache_dir = dataset.cache_files[0]["filename"].split("/imagenet_x/")[0]
     with pytest.warns(UserWarning, match=missing):
@@ -115,6 +118,7 @@ def test_missing_and_unreadable_files_are_reported(layout, built, sources, small
             cache_dir=cache_dir,
         )
     assert again.cache_files == dataset.cache_files
+    assert again.source_report == report
     assert again.features == dataset.features  # the RGB decoding survives the cache
 
 

@@ -20,6 +20,6 @@ def prediction_files() -> dict[str, Path]:
 
 @pytest.fixture(scope="session")
 def val_arrays():
-    from imagenet_x_hf.metrics import split_arrays
+    from imagenet_x_hf.annotations import split_annotations
 
-    return split_arrays("validation")
+    return split_annotations("validation")

@@ -125,9 +125,9 @@ def test_bad_files(tmp_path):
 
 def test_bad_options():
     pred = Predictions.from_arrays(VAL, [1] * 7)
-    with pytest.raises(ImageNetXError, match="unknown which_factor 'all'"):
+    with pytest.raises(ImageNetXError, match="which_factor must be one of 'top', 'multi', not 'all'"):
         score_predictions(pred, which_factor="all")
-    with pytest.raises(ImageNetXError, match="unknown error_type"):
+    with pytest.raises(ImageNetXError, match="error_type must be one of"):
         score_predictions(pred, error_type="top5")
     with pytest.raises(ImageNetXError, match="only for split='validation'"):
         score_predictions(pred, split="train", error_type="real_class")

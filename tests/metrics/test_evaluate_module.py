@@ -1,4 +1,5 @@
-"""``evaluate.load(METRIC_PATH)`` gives the core's numbers, for both input forms."""
+"""``evaluate.load(METRIC_PATH)`` gives the core's numbers, for both configurations, and
+works in ``evaluate.evaluator("image-classification")`` on a dataset from ``load``."""
 
 import numpy as np
 import pytest
@@ -10,8 +11,25 @@ from imagenet_x_hf.metrics import read_predictions, score_arrays, score_predicti
 
 @pytest.fixture(scope="module")
 def metric():
-    evaluate = pytest.importorskip("evaluate")
+    """The default configuration: file names as references."""
+    import evaluate
+
     return evaluate.load(imagenet_x_hf.METRIC_PATH)
+
+
+@pytest.fixture(scope="module")
+def by_label():
+    """The "references" configuration: class ids and factor flags."""
+    import evaluate
+
+    return evaluate.load(imagenet_x_hf.METRIC_PATH, "references")
+
+
+@pytest.fixture(scope="module")
+def by_label_with_probabilities():
+    import evaluate
+
+    return evaluate.load(imagenet_x_hf.METRIC_PATH, "references+probabilities")
 
 
 def test_metric_path_is_the_module_folder():
@@ -32,12 +50,15 @@ def test_module_declares_one_import_per_line():
             assert "," not in line, line
 
 
-def test_file_name_form_equals_the_core(metric, prediction_files):
+def test_file_name_form_equals_the_core(prediction_files):
+    import evaluate
+
+    metric = evaluate.load(imagenet_x_hf.METRIC_PATH, "default+probabilities")
     pred = read_predictions(prediction_files["ResNet50"])
     expected = score_predictions(pred, which_factor="multi", error_type="metaclass")
     got = metric.compute(
         predictions=pred.predicted_class.tolist(),
-        file_names=pred.file_names.tolist(),
+        references=pred.file_names.tolist(),
         probabilities=pred.predicted_probability.tolist(),
         which_factor="multi",
         error_type="metaclass",
@@ -51,12 +72,26 @@ def test_file_name_form_equals_the_core(metric, prediction_files):
     )
 
 
-def test_references_form_with_batches_equals_the_core(metric, val_arrays):
+def test_scoring_options_object_equals_keywords(metric, prediction_files):
+    from imagenet_x_hf.settings import ScoringOptions
+
+    pred = read_predictions(prediction_files["ViT"])
+    inputs = {"predictions": pred.predicted_class.tolist(), "references": pred.file_names.tolist()}
+    options = ScoringOptions(which_factor="multi", error_type="real_class")
+    assert metric.compute(**inputs, options=options) == metric.compute(
+        **inputs, which_factor="multi", error_type="real_class"
+    )
+    with pytest.raises(ValueError, match="which_factor must be one of"):
+        metric.compute(**inputs, which_factor="both")
+
+
+def test_references_form_with_batches_equals_the_core(by_label_with_probabilities, val_arrays):
+    metric = by_label_with_probabilities
     rng = np.random.default_rng(11)
     n = 2111
     rows = rng.choice(len(val_arrays.labels), n, replace=False)
     labels = val_arrays.labels[rows]
-    factors = val_arrays.factors["top"][rows]
+    factors = val_arrays.top.dense(16, rows)
     preds = np.where(rng.random(n) < 0.7, labels, rng.integers(0, 1000, n))
     probs = rng.random(n)
     for start in range(0, n, 500):  # 5 uneven batches
@@ -75,10 +110,11 @@ def test_references_form_with_batches_equals_the_core(metric, val_arrays):
         assert got[key] == expected[key], key
 
 
-def test_references_form_metaclass_error_type(metric, val_arrays):
+def test_references_form_metaclass_error_type(by_label, val_arrays):
+    metric = by_label
     n = 700
     labels = val_arrays.labels[:n]
-    factors = val_arrays.factors["multi"][:n]
+    factors = val_arrays.multi.dense()[:n]
     preds = (labels + 3) % 1000
     got = metric.compute(
         predictions=preds.tolist(),
@@ -91,7 +127,8 @@ def test_references_form_metaclass_error_type(metric, val_arrays):
     assert got["error_ratio"] == expected["error_ratio"]
 
 
-def test_add_single_examples(metric):
+def test_add_single_examples(by_label):
+    metric = by_label
     flags = np.eye(16, dtype=int)
     for i in range(6):
         metric.add(prediction=i, reference=i if i % 3 else 999, factors=flags[i % 2].tolist())
@@ -101,33 +138,32 @@ def test_add_single_examples(metric):
     assert got["factors"]["pose"]["correct"] == 2
 
 
-def test_mixing_input_forms_is_refused(metric, val_arrays):
-    names = np.asarray(val_arrays.file_names)[:3].tolist()
-    metric.add_batch(predictions=[1, 2, 3], file_names=names)
-    with pytest.raises(ValueError, match="differ from those of the earlier batches"):
-        metric.add_batch(predictions=[1], references=[1], factors=[[1] + [0] * 15])
-    metric.compute()  # ends the accumulation
+def test_each_configuration_takes_its_own_columns(metric, by_label):
+    with pytest.raises(ValueError, match="Bad inputs for evaluation module: \\['factors'\\]"):
+        metric.add_batch(predictions=[1], references=["ILSVRC2012_val_00000001.JPEG"], factors=[[0] * 16])
+    with pytest.raises(ValueError, match="inputs are missing: \\['factors'\\]"):
+        by_label.compute(predictions=[1], references=[1])
 
 
-def test_incomplete_or_mixed_inputs_are_refused(metric):
-    with pytest.raises(ValueError, match="either file_names .* or references with factors"):
-        metric.compute(predictions=[1], file_names=["ILSVRC2012_val_00000001.JPEG"], references=[1])
-    with pytest.raises(ValueError, match="predictions with references and factors"):
-        metric.compute(predictions=[1], references=[1])
+def test_unknown_configuration_is_refused():
+    import evaluate
+
+    with pytest.raises(ValueError, match="unknown configuration 'multilabel'"):
+        evaluate.load(imagenet_x_hf.METRIC_PATH, "multilabel")
 
 
-def test_empty_and_mismatched_inputs(metric):
+def test_empty_and_mismatched_inputs(metric, by_label):
     with pytest.raises(ValueError, match="no predictions given"):
-        metric.compute(predictions=[], file_names=[])
+        metric.compute(predictions=[], references=[])
     with pytest.raises(ValueError, match="Mismatch in the number of predictions"):
-        metric.compute(predictions=[1, 2], references=[1], factors=[[0] * 16])
+        by_label.compute(predictions=[1, 2], references=[1], factors=[[0] * 16])
     with pytest.raises(ValueError, match="rows have 3 columns, expected 16"):
-        metric.compute(predictions=[1], references=[1], factors=[[0, 1, 0]])
+        by_label.compute(predictions=[1], references=[1], factors=[[0, 1, 0]])
 
 
-def test_real_class_needs_file_names(metric):
-    with pytest.raises(ValueError, match="needs file_names"):
-        metric.compute(predictions=[1], references=[1], factors=[[1] + [0] * 15], error_type="real_class")
+def test_real_class_needs_file_names(by_label):
+    with pytest.raises(ValueError, match="needs file names"):
+        by_label.compute(predictions=[1], references=[1], factors=[[1] + [0] * 15], error_type="real_class")
 
 
 def test_module_doctests_are_collected():

@@ -137,9 +137,10 @@ def test_ratio_intervals_of_many_models_equal_one_by_one():
 
 
 def test_every_interval_contains_its_estimate_even_when_every_prediction_is_wrong():
-    from imagenet_x_hf.metrics import Predictions, score_predictions, split_arrays
+    from imagenet_x_hf.annotations import split_annotations
+    from imagenet_x_hf.metrics import Predictions, score_predictions
 
-    arrays = split_arrays("validation")
+    arrays = split_annotations("validation")
     names, labels = np.asarray(arrays.file_names)[:3001], arrays.labels[:3001]
     for predicted in ((labels + 1) % 1000, np.where(np.arange(3001) % 3 == 0, labels, (labels + 1) % 1000)):
         out = score_predictions(Predictions.from_arrays(names, predicted, name="m"))

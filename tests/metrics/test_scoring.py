@@ -53,7 +53,7 @@ def test_coverage_counts_add_up(resnet, val_arrays):
     preds = np.array(
         [c for n, c in zip(part.file_names, part.predicted_class) if n in row and not annotated[n]]
     )
-    expected = score_arrays(preds == val_arrays.labels[rows], val_arrays.factors["top"][rows])
+    expected = score_arrays(preds == val_arrays.labels[rows], val_arrays.top.dense(16, rows))
     assert out["error_ratio"] == expected["error_ratio"]
 
 
@@ -66,7 +66,7 @@ def test_keep_prototypes(resnet):
 def test_real_class_conventions(resnet, val_arrays):
     counted = score_predictions(resnet, error_type="real_class")
     excluded = score_predictions(resnet, error_type="real_class", empty_real="exclude")
-    empty = int((val_arrays.real_empty & ~val_arrays.is_prototype).sum())
+    empty = int(((val_arrays.real.lengths() == 0) & ~val_arrays.is_prototype).sum())
     assert excluded["coverage"]["real_empty_excluded"] == empty > 0
     assert excluded["images"] == counted["images"] - empty
     # the coverage block adds up: every prediction is used or ignored for one stated reason
@@ -100,14 +100,14 @@ def test_parquet_equals_csv(resnet, prediction_files, tmp_path):
 
 
 def test_train_split_by_file_name():
-    from imagenet_x_hf.metrics import split_arrays
+    from imagenet_x_hf.annotations import split_annotations
 
-    train = split_arrays("train")
+    train = split_annotations("train")
     names = np.asarray(train.file_names)[:1201]
     preds = np.where(np.arange(1201) % 4 == 0, (train.labels[:1201] + 1) % 1000, train.labels[:1201])
     out = score_predictions(Predictions.from_arrays(names, preds), split="train")
     assert out["coverage"]["used"] == 1201 and out["split"] == "train"
-    counts = factor_counts(preds == train.labels[:1201], train.factors["top"][:1201])
+    counts = factor_counts(preds == train.labels[:1201], train.top.dense()[:1201])
     assert out["factors"]["pose"]["correct"] == counts.correct[0, 0]
 
 
@@ -176,3 +176,29 @@ def test_breakdowns_can_be_left_out(resnet):
     assert lean["metaclass"] is None and lean["calibration"] is None
     assert full["metaclass"] is not None and full["calibration"] is not None
     assert lean["factors"] == full["factors"] and lean["coverage"] == full["coverage"]
+
+
+def test_one_scoring_options_object_equals_keyword_settings(resnet):
+    from imagenet_x_hf.settings import ScoringOptions
+
+    options = ScoringOptions(which_factor="multi", error_type="real_class", empty_real="exclude")
+    by_object = score_predictions(resnet, options)
+    by_keywords = score_predictions(
+        resnet, which_factor="multi", error_type="real_class", empty_real="exclude"
+    )
+    assert by_object == by_keywords
+    # keywords override the object, field by field
+    assert score_predictions(resnet, options, error_type="class") == score_predictions(
+        resnet, which_factor="multi", empty_real="exclude"
+    )
+    a, b = resnet, Predictions.from_arrays(resnet.file_names[:9000], resnet.predicted_class[:9000], name="b")
+    assert paired_comparison(a, b, options) == paired_comparison(a, b, **options.kwargs())
+
+
+def test_scoring_options_are_checked_before_any_work(resnet):
+    from imagenet_x_hf.errors import ImageNetXError
+
+    with pytest.raises(ImageNetXError, match="options must be an imagenet_x_hf.settings.ScoringOptions"):
+        score_predictions(resnet, {"which_factor": "multi"})
+    with pytest.raises(ImageNetXError, match=r"unknown scoring setting\(s\) \['which'\]"):
+        score_predictions(resnet, which="multi")

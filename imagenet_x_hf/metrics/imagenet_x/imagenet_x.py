@@ -1,48 +1,51 @@
 """ImageNet-X: per-factor error ratios of an ImageNet classifier, as an ``evaluate`` metric.
 
-Two ways to give the inputs: by file name (labels and factors are looked up in
-the ImageNet-X annotations), or with your own references and factor flags.
+The configuration chooses the inputs, as ``evaluate``'s own metrics do: by default
+``references`` are ImageNet file names (labels and factors are looked up in the
+ImageNet-X annotations); the ``"references"`` configuration takes true class ids and
+16 factor flags per image instead. Add ``+probabilities`` to either name to also give
+each prediction's top-1 probability (for the calibration breakdown).
 
 Examples:
 
     >>> import evaluate
     >>> import numpy as np
     >>> import imagenet_x_hf
-    >>> from imagenet_x_hf.metrics import split_arrays
+    >>> from imagenet_x_hf.annotations import split_annotations
+    >>> ann = split_annotations("validation")
+
+    1. By file name (the default configuration): a model that gets every fifth image wrong.
+
     >>> metric = evaluate.load(imagenet_x_hf.METRIC_PATH)
-
-    1. By file name: a model that gets every fifth image wrong.
-
-    >>> arrays = split_arrays("validation")
-    >>> names = np.asarray(arrays.file_names)[:5000].tolist()
-    >>> labels = arrays.labels[:5000]
+    >>> names = ann.file_names[:5000].to_pylist()
+    >>> labels = ann.labels[:5000]
     >>> preds = np.where(np.arange(5000) % 5 == 0, (labels + 1) % 1000, labels).tolist()
-    >>> out = metric.compute(predictions=preds, file_names=names)
+    >>> out = metric.compute(predictions=preds, references=names)
     >>> out["coverage"]["predictions"], out["images"] + out["coverage"]["prototypes_ignored"]
     (5000, 5000)
     >>> sorted(out["error_ratio"])[:3]
     ['background', 'brighter', 'color']
 
-    2. With references and factor flags (16 per image, in ``imagenet_x_hf.FACTORS`` order),
+    2. With class ids and factor flags (16 per image, in ``imagenet_x_hf.FACTORS`` order),
     accumulated batch by batch.
 
+    >>> metric = evaluate.load(imagenet_x_hf.METRIC_PATH, "references")
     >>> flags = np.eye(16, dtype=int)[[0, 0, 1, 1, 2, 2]].tolist()
     >>> metric.add_batch(predictions=[1, 2, 3], references=[1, 0, 3], factors=flags[:3])
     >>> metric.add_batch(predictions=[4, 5, 6], references=[4, 5, 0], factors=flags[3:])
-    >>> out = metric.compute()
+    >>> out = metric.compute(which_factor="top")
     >>> round(out["accuracy"], 4), round(out["error_ratio"]["pose"], 4), out["error_ratio"]["background"]
     (0.6667, 1.5, 0.0)
 """
 
 import datasets
 import evaluate
-import numpy as np
 
-from imagenet_x_hf.annotations import class_to_metaclass
-from imagenet_x_hf.metrics import Predictions, score_arrays, score_predictions
-from imagenet_x_hf.metrics.core import correctness
-from imagenet_x_hf.metrics.predictions import check_class_ids, check_probabilities
-from imagenet_x_hf.metrics.score import check_options
+from imagenet_x_hf.metrics import Predictions, score_labels, score_predictions, scoring_options
+from imagenet_x_hf.metrics.compat import restore_tf_model_name
+
+# evaluate.evaluator(...) with this metric must work under transformers 5 (see compat)
+restore_tf_model_name()
 
 _CITATION = """\
 @inproceedings{idrissi2023imagenetx,
@@ -67,12 +70,16 @@ included when their inputs are known.
 _KWARGS_DESCRIPTION = """
 Args:
     predictions (`list` of `int`): predicted ImageNet class ids (0-999), one per image.
-    file_names (`list` of `str`): ImageNet file names (e.g. ILSVRC2012_val_00000001.JPEG);
-        labels, factors and metaclasses are then read from the annotations.
-    references (`list` of `int`): true class ids, when not giving file names.
-    factors (`list` of `list` of `int`): with references, 16 0/1 flags per image in
-        imagenet_x_hf.FACTORS order.
-    probabilities (`list` of `float`, optional): top-1 probability per image, for calibration.
+    references: by default (`list` of `str`), the ImageNet file names of the images
+        (e.g. ILSVRC2012_val_00000001.JPEG): labels, factors and metaclasses are then read
+        from the annotations. With the "references" configuration (`list` of `int`), the
+        true class ids.
+    factors (`list` of `list` of `int`): "references" configuration only: 16 0/1 flags
+        per image in imagenet_x_hf.FACTORS order.
+    probabilities (`list` of `float`): "+probabilities" configurations only: the top-1
+        probability of each prediction, for the calibration breakdown.
+    options (`ScoringOptions`, optional): the scoring settings as one object; the single
+        settings below override it.
     which_factor (`str`): "top" (default, as the paper) or "multi".
     error_type (`str`): "class" (default), "real_class" (file names only) or "metaclass".
     filter_prototypes (`bool`): leave out the annotators' prototype images (default True).
@@ -87,22 +94,27 @@ Returns:
     See the examples in the module docstring and README.md.
 """
 
-_FORMS = {
-    ("references", "factors"): {
+FORMS = {
+    "file_names": {"predictions": datasets.Value("int64"), "references": datasets.Value("string")},
+    "references": {
         "predictions": datasets.Value("int64"),
         "references": datasets.Value("int64"),
         "factors": datasets.Sequence(datasets.Value("int8")),
     },
-    ("file_names",): {
-        "predictions": datasets.Value("int64"),
-        "file_names": datasets.Value("string"),
-    },
 }
 
 
-def _form_features(keys, with_probabilities):
-    columns = dict(_FORMS[keys])
-    if with_probabilities:
+def input_features(config_name):
+    """The input columns of a configuration: ``file_names`` (or ``default``) or ``references``, ``+probabilities``."""
+    form, plus, extra = config_name.partition("+")
+    form = "file_names" if form == "default" else form
+    if form not in FORMS or extra not in (("probabilities",) if plus else ("",)):
+        raise ValueError(
+            f"unknown configuration {config_name!r}: use 'default' (file names as references), "
+            "'references' (class ids and factor flags), either followed by '+probabilities'"
+        )
+    columns = dict(FORMS[form])
+    if extra:
         columns["probabilities"] = datasets.Value("float64")
     return datasets.Features(columns)
 
@@ -116,113 +128,15 @@ class ImagenetX(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=[_form_features(k, p) for k in _FORMS for p in (False, True)],
+            features=input_features(self.config_name),
             homepage="https://facebookresearch.github.io/imagenetx/site/home",
             codebase_urls=["https://github.com/facebookresearch/imagenetx"],
             reference_urls=["https://arxiv.org/abs/2211.01866"],
         )
 
-    # evaluate assumes one set of input columns; this metric takes one of two, chosen
-    # by the names the caller passes and kept until compute() ends the accumulation.
-    def _select_form(self, given):
-        by_name = given.get("file_names") is not None
-        with_refs = [k for k in ("references", "factors") if given.get(k) is not None]
-        if by_name and with_refs:
-            raise ValueError(
-                f"got file_names and {' and '.join(with_refs)}: give either file_names (labels and "
-                "factors come from the annotations) or references with factors, not both"
-            )
-        if not by_name and len(with_refs) < 2:
-            raise ValueError(
-                "give predictions with file_names, or predictions with references and factors "
-                "(16 0/1 flags per image in imagenet_x_hf.FACTORS order)"
-            )
-        keys = ("file_names",) if by_name else ("references", "factors")
-        form = _form_features(keys, given.get("probabilities") is not None)
-        current = getattr(self, "_form", None)
-        if self.writer is not None and current is not None and set(current) != set(form):
-            raise ValueError(
-                f"inputs {sorted(form)} differ from those of the earlier batches {sorted(current)}; "
-                "give the same columns in every add_batch call"
-            )
-        self._form = form
-
-    def _feature_names(self):
-        form = getattr(self, "_form", None)
-        return list(form if form is not None else self.features[0])
-
-    def _infer_feature_from_batch(self, batch):
-        return self._form
-
-    def _infer_feature_from_example(self, example):
-        return self._form
-
-    def add_batch(self, *, predictions=None, references=None, **kwargs):
-        """Add a batch: ``predictions`` with ``file_names``, or with ``references`` and ``factors``."""
-        self._select_form({"references": references, **kwargs})
-        return super().add_batch(predictions=predictions, references=references, **kwargs)
-
-    def add(self, *, prediction=None, reference=None, **kwargs):
-        """Add one image's prediction (same columns as ``add_batch``, singular)."""
-        self._select_form({"references": reference, **kwargs})
-        return super().add(prediction=prediction, reference=reference, **kwargs)
-
-    def compute(self, *, predictions=None, references=None, **kwargs):
-        """Error ratios of everything given so far (evaluate appends the inputs description)."""
-        if predictions is not None or references is not None:
-            self._select_form({"references": references, **kwargs})
-        return super().compute(predictions=predictions, references=references, **kwargs)
-
-    def _compute(
-        self,
-        predictions,
-        references=None,
-        factors=None,
-        file_names=None,
-        probabilities=None,
-        which_factor="top",
-        error_type="class",
-        filter_prototypes=True,
-        confidence_level=0.95,
-        empty_real="error",
-        split="validation",
-    ):
-        self._form = None
-        check_options(
-            split=split,
-            which_factor=which_factor,
-            error_type=error_type,
-            empty_real=empty_real,
-            confidence_level=confidence_level,
-        )
-        if file_names is not None:
-            predictions = Predictions.from_arrays(
-                file_names, predictions, probabilities, source="predictions"
-            )
-            return score_predictions(
-                predictions,
-                split=split,
-                which_factor=which_factor,
-                error_type=error_type,
-                filter_prototypes=filter_prototypes,
-                confidence_level=confidence_level,
-                empty_real=empty_real,
-            )
-        if error_type == "real_class":
-            raise ValueError(
-                "error_type='real_class' needs file_names (the ReaL labels are looked up by file name)"
-            )
-        predicted = check_class_ids(np.asarray(predictions), what="predictions", source="imagenet_x")
-        labels = check_class_ids(np.asarray(references), what="references", source="imagenet_x")
-        if probabilities is not None:
-            probabilities = check_probabilities(probabilities, len(predicted), source="imagenet_x")
-        meta = class_to_metaclass().astype(np.int64)
-        correct = correctness(predicted, error_type=error_type, labels=labels, metaclass_of_class=meta)
-        result = score_arrays(
-            correct,
-            np.asarray(factors),
-            metaclass=meta[labels],
-            probabilities=probabilities,
-            confidence_level=confidence_level,
-        )
-        return {"which_factor": which_factor, "error_type": error_type, **result}
+    def _compute(self, predictions, references, factors=None, probabilities=None, options=None, **settings):
+        options = scoring_options(options, **settings)
+        if factors is None:  # the file-names form
+            given = Predictions.from_arrays(references, predictions, probabilities, source="imagenet_x")
+            return score_predictions(given, options)
+        return score_labels(predictions, references, factors, probabilities, options)

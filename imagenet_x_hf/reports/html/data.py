@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from imagenet_x_hf.reports.errors import ResultsFileError
@@ -46,7 +45,7 @@ def settings_of(results: Mapping) -> dict:
 class ScoredImages:
     """The images one model was scored on, in the order of its predictions file.
 
-    ``rows`` index the split's annotation arrays (``imagenet_x_hf.metrics.split_arrays``);
+    ``rows`` index the split's annotation arrays (``imagenet_x_hf.annotations.split_annotations``);
     ``top5_classes``/``top5_probabilities`` are ``(N, 5)`` or ``None`` when the file
     holds the top-1 only.
     """
@@ -86,23 +85,6 @@ def _read_top5(path: Path | None, n: int) -> tuple[np.ndarray | None, np.ndarray
     return out[0].astype(np.int64), out[1].astype(np.float64)
 
 
-def _annotation_rows(predictions, arrays) -> np.ndarray:
-    """The annotation row of each prediction, ``-1`` for file names the split does not annotate."""
-    from imagenet_x_hf.metrics.predictions import val_numbers
-
-    numbers = predictions.val_numbers
-    if numbers is None and arrays.val_row is not None:
-        numbers = val_numbers(predictions.file_names)
-    if numbers is not None and arrays.val_row is not None:
-        index = np.full(len(numbers), -1, dtype=np.int64)
-        known = numbers < len(arrays.val_row)
-        index[known] = arrays.val_row[numbers[known]]
-        return index
-    names = pa.array(np.asarray(predictions.file_names, dtype=object), pa.string())
-    found = pc.index_in(names, value_set=arrays.file_names)
-    return pc.fill_null(found, -1).to_numpy().astype(np.int64)
-
-
 def scored_images(model: ModelResults, settings: Mapping | None = None) -> ScoredImages:
     """Join ``model``'s predictions to the annotations under ``settings`` (default: its results').
 
@@ -110,17 +92,19 @@ def scored_images(model: ModelResults, settings: Mapping | None = None) -> Score
     and accuracy found here differ from what its results report (a results.json
     beside predictions from another run).
     """
-    from imagenet_x_hf.metrics import correctness, split_arrays
+    from imagenet_x_hf.annotations import split_annotations
+    from imagenet_x_hf.metrics import correctness
+    from imagenet_x_hf.metrics.align import annotation_rows
 
     settings = dict(settings or settings_of(model.results))
     predictions = model.predictions()
-    arrays = split_arrays(settings["split"])
-    index = _annotation_rows(predictions, arrays)
+    arrays = split_annotations(settings["split"])
+    index = annotation_rows(predictions, arrays, source=model.name)
     keep = index >= 0
     if settings["filter_prototypes"]:
         keep[keep] = ~arrays.is_prototype[index[keep]]
     if settings["error_type"] == "real_class" and settings["empty_real"] == "exclude":
-        keep[keep] = ~arrays.real_empty[index[keep]]
+        keep[keep] = arrays.real.lengths(index[keep]) > 0
     positions = np.flatnonzero(keep)
     if len(positions) == 0:
         raise ResultsFileError(
@@ -135,7 +119,7 @@ def scored_images(model: ModelResults, settings: Mapping | None = None) -> Score
         error_type=error_type,
         labels=arrays.labels[rows],
         metaclass_of_class=arrays.metaclass_of_class,
-        real_labels=arrays.real_labels[rows] if error_type == "real_class" else None,
+        real_labels=arrays.real_dense[rows] if error_type == "real_class" else None,
     )
     top5_classes, top5_probabilities = _read_top5(model.predictions_path, len(predictions.file_names))
     probability = predictions.predicted_probability
@@ -171,9 +155,9 @@ def check_agrees(images: ScoredImages, results: Mapping, *, source: str) -> None
 
 def factor_flags(rows: np.ndarray, which_factor: str, split: str) -> np.ndarray:
     """The ``(N, 16)`` factor flags of annotation ``rows`` under ``which_factor``."""
-    from imagenet_x_hf.metrics import split_arrays
+    from imagenet_x_hf.annotations import split_annotations
 
-    return split_arrays(split).factors[which_factor][rows]
+    return split_annotations(split).factors(which_factor).dense(rows=rows)
 
 
 def paired_rows(a: ScoredImages, b: ScoredImages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

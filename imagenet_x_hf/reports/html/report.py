@@ -120,10 +120,10 @@ class _Annotations:
 
     def __init__(self, split: str):
         from imagenet_x_hf import schema
+        from imagenet_x_hf.annotations import split_annotations
         from imagenet_x_hf.api import load
-        from imagenet_x_hf.metrics import split_arrays
 
-        self.arrays = split_arrays(split)
+        self.arrays = split_annotations(split)
         self.table = load(split, filter_prototypes=False).data.table
         if self.table.num_rows != len(self.arrays.labels):
             raise ResultsFileError(
@@ -162,8 +162,8 @@ def _card(
 ) -> Card:
     arrays = ann.arrays
     label = int(arrays.labels[row])
-    multi = np.flatnonzero(arrays.factors["multi"][row])
-    top = np.flatnonzero(arrays.factors["top"][row])
+    multi = arrays.multi.row(row)
+    top = arrays.top.row(row)
     text = texts[row]
     return Card(
         file_name=text["file_name"],
@@ -210,7 +210,7 @@ def _keys_for(ann: _Annotations, rows: np.ndarray, seed: int, positions: np.ndar
 def _error_gallery(
     ann: _Annotations, images: ScoredImages, *, which_factor: str, per_factor: int, seed: int
 ) -> Gallery:
-    flags = ann.arrays.factors[which_factor][images.rows]
+    flags = ann.arrays.factors(which_factor).dense(rows=images.rows)
     wrong = np.flatnonzero(~images.correct)
     keys = _keys_for(ann, images.rows, seed, wrong)
     chosen, candidates, shown = _sample_by_factor(wrong, flags, keys, per_factor)
@@ -241,7 +241,7 @@ def _comparison(
     options = {k: main.results[k] for k in SETTINGS if main.results.get(k) is not None}
     paired = paired_comparison(main.predictions(), other.predictions(), **options)
     rows, ia, ib = paired_rows(a, b)
-    flags = ann.arrays.factors[settings["which_factor"]][rows]
+    flags = ann.arrays.factors(settings["which_factor"]).dense(rows=rows)
     a_right, b_right = a.correct[ia], b.correct[ib]
     disagree = np.flatnonzero(a_right != b_right)
     keys = _keys_for(ann, rows, seed, disagree)

@@ -21,11 +21,9 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import inspect
 import json
 import os
 import platform
-import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -155,27 +153,22 @@ def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerato
 # -- 1. resolve ---------------------------------------------------------------------------------
 
 
+MISSING_NAMES_RECORDED = 20
+
+
 def load_dataset_for(options: RunOptions):
     """Every annotated image of the split with its image, prototypes included (the metric filters)."""
     from imagenet_x_hf import load
 
     if options.imagenet is None:
         raise ImageNetXError("no ImageNet source: pass --imagenet (a folder, tar, or Hub id of ImageNet)")
-    extra: dict[str, Any] = {}
-    if options.rebuild:
-        if "rebuild" not in inspect.signature(load).parameters:
-            raise SettingsError(
-                "--rebuild is not available in this version of imagenet_x_hf.load; delete the "
-                "dataset's folder in the datasets cache instead"
-            )
-        extra["rebuild"] = True
     return load(
         options.split,
         imagenet=options.imagenet,
         filter_prototypes=False,
         source_kind=options.source_kind,
         allow_missing=options.allow_missing,
-        **extra,
+        rebuild=options.rebuild,
     )
 
 
@@ -305,22 +298,24 @@ def dataset_identity(file_names: list[str], options: RunOptions) -> dict[str, An
 
 
 def source_gaps(ds) -> dict[str, Any]:
-    """What the dataset build left out of the source (absent and unreadable images), as it reports it."""
+    """What the dataset build left out of the source, from its ``SourceReport``.
+
+    Unreadable and mislabelled files are listed whole (they are few, and name files to fix);
+    absent images are counted, with the first few names (a partial source lacks thousands).
+    A dataset passed in by the caller without its report gets a note instead.
+    """
     report = getattr(ds, "source_report", None)
-    if report is not None:
-        return report.to_dict() if hasattr(report, "to_dict") else dict(report)
-    lines = (getattr(ds.info, "description", None) or "").splitlines()
-    gaps: dict[str, Any] = {"missing": 0, "unreadable": 0, "notes": []}
-    for line in lines:
-        for key, pattern in (
-            ("missing", r"^(\d+) annotated images absent"),
-            ("unreadable", r"^(\d+) unreadable files"),
-        ):
-            found = re.match(pattern, line.strip())
-            if found:
-                gaps[key] = int(found.group(1))
-                gaps["notes"].append(line.strip())
-    return gaps
+    if report is None:  # a dataset handed in by the caller, derived with map/select
+        return {"note": "the dataset was passed in: what its source lacks is not known here"}
+    return {
+        "annotated": report.annotated,
+        "found": report.found,
+        "missing": len(report.missing),
+        "missing_first": list(report.missing[:MISSING_NAMES_RECORDED]),
+        "unreadable": list(report.unreadable),
+        "mislabelled": list(report.mislabelled),
+        "left_out": report.left_out,
+    }
 
 
 # -- 3. predict ---------------------------------------------------------------------------------

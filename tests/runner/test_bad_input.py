@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -38,6 +40,13 @@ def _cases(ctx) -> dict[str, Case]:
     (tmp / "bad-map.json").write_text("{not json")
     (tmp / "elsewhere").mkdir()
     (tmp / "elsewhere" / "notes.txt").write_text("no images here")
+    (tmp / "random").mkdir()
+    random_tar = tmp / "random" / "ILSVRC2012_img_val.tar"
+    random_tar.write_bytes(os.urandom(64 * 1024))
+    (tmp / "data").mkdir()  # data/val: a typo inside a local folder, not a Hub id
+    (tmp / "gzipped").mkdir()
+    gzip_tar = tmp / "gzipped" / "ILSVRC2012_img_val.tar"
+    gzip_tar.write_bytes(gzip.compress(os.urandom(4096)))
     corrupt = tmp / "corrupt-vit"
     shutil.copytree(vit, corrupt)
     (corrupt / "model.safetensors").write_bytes(b"\x00" * 64 + b"these are not tensors")
@@ -104,6 +113,33 @@ def _cases(ctx) -> dict[str, Case]:
             lambda: load("validation", imagenet=tmp / "elsewhere", allow_missing=True),
             "holds no ImageNet images",
         ),
+        "random bytes named like the val tar": Case(
+            {"--imagenet": str(random_tar)},
+            lambda: load("validation", imagenet=random_tar),
+            "is not a readable tar",
+            never_says=("invalid literal",),
+        ),
+        "gzip named like the val tar": Case(
+            {"--imagenet": str(gzip_tar)},
+            lambda: load("validation", imagenet=gzip_tar),
+            "is a gzip-compressed file, not a plain tar",
+        ),
+        "val_tar kind on a folder": Case(
+            {"--source-kind": "val_tar"},
+            lambda: load("validation", imagenet=src, source_kind="val_tar"),
+            "needs a tar file",
+            never_says=("IsADirectoryError",),
+        ),
+        "relative ImageNet path that does not exist": Case(
+            {"--imagenet": "data/val"},
+            lambda: load("validation", imagenet="data/val"),
+            "'data/val' does not exist",
+        ),
+        "uncached Hub dataset offline": Case(
+            {"--imagenet": "nobody/uncached-imagenet"},
+            lambda: load("validation", imagenet="nobody/uncached-imagenet"),
+            "not in the local cache while the Hub is offline",
+        ),
         "no ImageNet source": Case(
             {"--imagenet": None}, lambda: evaluate_model(str(vit), tmp / "out"), "no ImageNet source"
         ),
@@ -138,6 +174,11 @@ CASES = [
     "uncached Hub model offline",
     "images missing without --allow-missing",
     pytest.param("not an ImageNet folder, with --allow-missing", marks=pytest.mark.slow),
+    "random bytes named like the val tar",
+    "gzip named like the val tar",
+    "val_tar kind on a folder",
+    "relative ImageNet path that does not exist",
+    "uncached Hub dataset offline",
     "no ImageNet source",
     "zero-shot template without {}",
     "revision of a local folder",

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.schema import SPLITS
 
 T = TypeVar("T")
 
@@ -277,7 +278,6 @@ def fingerprint(data: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-SPLITS = ("validation", "train")
 WHICH_FACTORS = ("top", "multi")
 ERROR_TYPES = ("class", "real_class", "metaclass")
 EMPTY_REAL = ("error", "exclude")
@@ -325,6 +325,11 @@ class ScoringOptions:
         if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
             raise SettingsError(
                 f"confidence_level must be a number between 0 and 1 (e.g. 0.95), not {level!r}"
+            )
+        if self.error_type == "real_class" and self.split != "validation":
+            raise SettingsError(
+                "error_type='real_class' (--error-type real_class) needs ImageNet-ReaL labels, which "
+                "exist only for split='validation'; use class or metaclass errors on the train split"
             )
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ machine-readable output on stdout.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
 from collections.abc import Sequence
@@ -58,6 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         command = _subparser(parser, args.command)
         print(f"imagenet-x {args.command}: error: {cli_message(str(err), command)}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader went away (imagenet-x score ... | head): stop quietly, as Unix tools do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

@@ -15,23 +15,8 @@ from imagenet_x_hf.testing import make_synthetic_imagenet
 N_IMAGES = 29  # divides no batch size
 
 
-def _tiny_vit(folder):
-    """A random-weight 1000-class ViT on 32x32 inputs, saved like a Hub checkpoint."""
-    import torch
-    from transformers import ViTConfig, ViTForImageClassification, ViTImageProcessor
-
-    torch.manual_seed(0)
-    config = ViTConfig(
-        image_size=32, patch_size=8, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, num_labels=1000,
-    )  # fmt: skip
-    ViTForImageClassification(config).save_pretrained(folder)
-    ViTImageProcessor(size={"height": 32, "width": 32}).save_pretrained(folder)
-    return folder
-
-
 @pytest.mark.slow
-def test_evaluator_with_the_metric_equals_scoring_by_file_name(tmp_path):
+def test_evaluator_with_the_metric_equals_scoring_by_file_name(tmp_path, model_dirs):
     import evaluate
     from transformers import pipeline
 
@@ -39,7 +24,7 @@ def test_evaluator_with_the_metric_equals_scoring_by_file_name(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the synthetic source holds 29 of the annotated images
         data = imagenet_x_hf.load("validation", imagenet=source, allow_missing=True, cache_dir=tmp_path / "c")
-    pipe = pipeline("image-classification", model=str(_tiny_vit(tmp_path / "vit")), device="cpu")
+    pipe = pipeline("image-classification", model=str(model_dirs["vit"]), device="cpu")
     label_mapping = {name: i for i, name in pipe.model.config.id2label.items()}
 
     got = evaluate.evaluator("image-classification").compute(

@@ -346,3 +346,32 @@ def reference() -> types.SimpleNamespace:
         transformers_predictions=transformers_predictions,
         timm_predictions=timm_predictions,
     )
+
+
+@pytest.fixture(scope="session")
+def tiny_vit_run(model_dirs):
+    """A function that runs the shared tiny ViT through ``imagenet-x evaluate`` on a synthetic source.
+
+    ``tiny_vit_run(root, layout=..., n=..., size=..., batch_size=...)`` writes the synthetic
+    ImageNet and the run under ``root`` and returns the run folder. The model is copied to
+    ``root/tiny-vit`` first, since cards and reports name a local model by its folder.
+    """
+    import shutil
+    import warnings
+
+    from imagenet_x_hf.cli import main
+    from imagenet_x_hf.testing import make_synthetic_imagenet
+
+    def run(root: Path, *, layout: str, n: int, size: tuple[int, int], batch_size: int, **synthetic) -> Path:
+        model = root / "tiny-vit"
+        shutil.copytree(model_dirs["vit"], model)
+        source = make_synthetic_imagenet(root / "imagenet", layout=layout, n=n, size=size, **synthetic)
+        out = root / "tiny-vit-run"
+        argv = ["evaluate", "--model", str(model), "--imagenet", str(source), "--output", str(out)]
+        argv += ["--allow-missing", "--batch-size", str(batch_size), "--workers", "0", "--no-progress"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the synthetic source holds n of the annotated images
+            assert main([*argv, "--json"]) == 0
+        return out
+
+    return run

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -74,22 +73,14 @@ def _add_zoo(run: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory, model_dirs) -> Path:
-    from imagenet_x_hf.testing import make_synthetic_imagenet
-
+def report(tmp_path_factory, tiny_vit_run) -> Path:
     root = tmp_path_factory.mktemp("browser")
-    model = root / "tiny-vit"  # the report names a local model by its folder
-    shutil.copytree(model_dirs["vit"], model)  # the shared tiny ViT of tests/conftest.py
-    tar = make_synthetic_imagenet(root / "imagenet", layout="val_tar", n=N_IMAGES, size=(200, 150), seed=3)
-    run = root / "tiny-vit-run"
-    argv = ["evaluate", "--model", str(model), "--imagenet", str(tar), "--output", str(run)]
-    argv += ["--allow-missing", "--batch-size", "16", "--workers", "0", "--no-progress", "--json"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the synthetic tar holds 150 of the annotated images
-        assert main(argv) == 0
+    run = tiny_vit_run(root, layout="val_tar", n=N_IMAGES, size=(200, 150), batch_size=16, seed=3)
     _add_zoo(run)
     other = _half_right(run, root / "half-right.parquet")
     out = root / "report.html"
+    tar = root / "imagenet" / "ILSVRC2012_img_val.tar"
+    assert tar.is_file()
     argv = ["report", str(run), "--imagenet", str(tar), "--compare", str(other), "--per-factor", "6"]
     assert main([*argv, "--compare-per-factor", "3", "-o", str(out), "--no-progress", "--json"]) == 0
     return out

@@ -7,8 +7,6 @@ most factors then have no image, which is the case a real card must also survive
 from __future__ import annotations
 
 import json
-import shutil
-import warnings
 
 import pytest
 from huggingface_hub import ModelCard
@@ -20,20 +18,9 @@ N_IMAGES = 37
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory, model_dirs):
-    from imagenet_x_hf.testing import make_synthetic_imagenet
-
+def run_dir(tmp_path_factory, tiny_vit_run):
     root = tmp_path_factory.mktemp("runner")
-    model = root / "tiny-vit"  # the card names a local model by its folder
-    shutil.copytree(model_dirs["vit"], model)  # the shared tiny ViT of tests/conftest.py
-    source = make_synthetic_imagenet(root / "imagenet", layout="val_flat", n=N_IMAGES, size=(48, 40))
-    out = root / "tiny-vit-run"
-    argv = ["evaluate", "--model", str(model), "--imagenet", str(source), "--output", str(out)]
-    argv += ["--allow-missing", "--batch-size", "8", "--workers", "0", "--no-progress", "--json"]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the synthetic source holds 37 of the annotated images
-        assert main(argv) == 0
-    return out
+    return tiny_vit_run(root, layout="val_flat", n=N_IMAGES, size=(48, 40), batch_size=8)
 
 
 @pytest.mark.slow

@@ -66,7 +66,7 @@ def annotation_rows(predictions: Predictions, ann: SplitAnnotations, *, source: 
         numbers = val_numbers(predictions.file_names)
     if numbers is not None and lookup is not None:
         # Predictions built without from_arrays were never checked for repeats
-        check_unique(predictions.file_names, numbers, source=source)
+        check_unique(None, numbers, source=source)
         index = np.full(len(numbers), -1, dtype=np.int64)
         known = numbers < len(lookup)
         index[known] = lookup[numbers[known]]
@@ -78,13 +78,13 @@ def annotation_rows(predictions: Predictions, ann: SplitAnnotations, *, source: 
 
 
 def _checked_values(predictions: Predictions, source: str) -> tuple[np.ndarray, np.ndarray | None]:
-    if len(predictions.file_names) == 0:
+    if len(predictions) == 0:
         raise ImageNetXError(f"{source}: no predictions given; pass at least one image's prediction")
     # a record built directly, not through from_arrays, gets the same checks here
     classes = check_class_ids(predictions.predicted_class, what="predicted_class", source=source)
-    if len(classes) != len(predictions.file_names):
+    if len(classes) != len(predictions):
         raise ImageNetXError(
-            f"{source}: {len(predictions.file_names)} file names but {len(classes)} predicted classes; "
+            f"{source}: {len(predictions)} file names but {len(classes)} predicted classes; "
             "give exactly one predicted class per file name"
         )
     probabilities = None

@@ -22,20 +22,27 @@ from imagenet_x_hf.schema import NUM_CLASSES
 COLUMNS = ("file_name", "predicted_class", "predicted_probability")
 
 _VAL_WIDTH = 28
+# A validation name is seven little-endian 4-byte words; the digits are bytes 15-22,
+# so words 3 and 5 are partly digits (masked off when the fixed bytes are compared).
+_VAL_WORDS = np.frombuffer(b"ILSVRC2012_val_00000000.JPEG", dtype="<u4")
+_FIXED_WORDS = (0, 1, 2, 6)
+_WORD3_MASK = np.uint32(0x00FFFFFF)  # bytes 12-14: "al_"
+_WORD5_MASK = np.uint32(0xFF000000)  # byte 23: "."
 _DIGIT_WEIGHTS = 10.0 ** np.arange(7, -1, -1)
-# The fixed bytes of a validation name, compared 4 bytes at a time: a name is 7 words.
-_VAL_TEMPLATE = np.frombuffer(b"ILSVRC2012_val_00000000.JPEG", dtype=np.uint8)
-_VAL_MASK = np.array([255] * 15 + [0] * 8 + [255] * 5, dtype=np.uint8)
-_VAL_WORDS = (_VAL_TEMPLATE & _VAL_MASK).view(np.uint32)
-_VAL_WORD_MASK = _VAL_MASK.view(np.uint32)
 
 
-def _val_numbers_from_bytes(matrix: np.ndarray) -> np.ndarray | None:
-    """Image numbers from a C-contiguous (N, 28) uint8 matrix of names, if all are validation names."""
-    words = matrix.view(np.uint32)
-    if not ((words & _VAL_WORD_MASK) == _VAL_WORDS).all():
+def _val_numbers_from_bytes(data: np.ndarray) -> np.ndarray | None:
+    """Image numbers from N names of 28 bytes each (a 1-D uint8 buffer), if all are validation names."""
+    words = data.view("<u4").reshape(-1, 7)
+    # one strided column at a time: several times faster than one reduction over the rows
+    for k in _FIXED_WORDS:
+        if not (words[:, k] == _VAL_WORDS[k]).all():
+            return None
+    if not ((words[:, 3] & _WORD3_MASK) == (_VAL_WORDS[3] & _WORD3_MASK)).all():
         return None
-    digits = matrix[:, 15:23] - np.uint8(48)  # wraps below '0', so one test covers both ends
+    if not ((words[:, 5] & _WORD5_MASK) == (_VAL_WORDS[5] & _WORD5_MASK)).all():
+        return None
+    digits = data.reshape(-1, _VAL_WIDTH)[:, 15:23] - np.uint8(48)  # wraps below '0': one test for both ends
     if (digits > 9).any():
         return None
     # float64 BLAS is exact here (values below 1e8) and much faster than an integer product
@@ -61,17 +68,42 @@ def val_numbers(file_names) -> np.ndarray | None:
         offsets = np.frombuffer(arr.buffers()[1], np.int32, len(arr) + 1, arr.offset * 4)
         if len(arr) == 0 or not (np.diff(offsets) == _VAL_WIDTH).all():
             return None
-        data = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-        return _val_numbers_from_bytes(np.ascontiguousarray(data).reshape(-1, _VAL_WIDTH))
+        return _val_numbers_from_bytes(np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0] : offsets[-1]])
     try:
         fixed = np.asarray(file_names).astype("S")
     except (UnicodeEncodeError, ValueError, TypeError):
         return None
     if fixed.ndim != 1 or fixed.dtype.itemsize != _VAL_WIDTH or len(fixed) == 0:
         return None
-    numbers = _val_numbers_from_bytes(fixed.view(np.uint8).reshape(-1, _VAL_WIDTH))
+    numbers = _val_numbers_from_bytes(np.ascontiguousarray(fixed).view(np.uint8))
     # a shorter name padded with NUL bytes cannot pass the suffix test, so lengths are all 28
     return numbers
+
+
+class _FileNames:
+    """The ``file_names`` field of ``Predictions``: a numpy array of ``str`` when read.
+
+    The file reader stores the Arrow string column as it is; it becomes a numpy
+    object array on first access. Scoring validation names never needs it (the
+    image numbers are parsed from the Arrow buffer), which saves a Python string
+    per row.
+    """
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = f"_{name}"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:  # no class-level default: the dataclass field stays required
+            raise AttributeError(self.slot[1:])
+        names = obj.__dict__[self.slot]
+        if isinstance(names, (pa.Array, pa.ChunkedArray)):
+            names = names.to_numpy(zero_copy_only=False)
+            obj.__dict__[self.slot] = names
+        return names
+
+    def __set__(self, obj, value) -> None:
+        # reached only through object.__setattr__ (the dataclass __init__): instances stay frozen
+        obj.__dict__[self.slot] = value
 
 
 @dataclass(frozen=True)
@@ -84,14 +116,14 @@ class Predictions:
     """
 
     name: str | None
-    file_names: np.ndarray
+    file_names: np.ndarray = _FileNames()  # type: ignore[assignment]
     predicted_class: np.ndarray
     predicted_probability: np.ndarray | None = None
     # image numbers of validation file names, computed once when the names are checked
     val_numbers: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
-        return len(self.file_names)
+        return len(self.__dict__["_file_names"])
 
     @classmethod
     def from_arrays(
@@ -105,9 +137,16 @@ class Predictions:
         numbers: np.ndarray | None = None,
     ) -> Predictions:
         """Checked ``Predictions`` from array-likes; ``source`` names the input in errors."""
-        names = np.asarray(file_names, dtype=object)
+        if (
+            isinstance(file_names, (pa.Array, pa.ChunkedArray))
+            and pa.types.is_string(file_names.type)
+            and file_names.null_count == 0
+        ):
+            names = file_names  # kept as Arrow strings until someone reads them (see _FileNames)
+        else:
+            names = np.asarray(file_names, dtype=object)
         classes = np.asarray(predicted_class)
-        if names.ndim != 1 or classes.ndim != 1:
+        if getattr(names, "ndim", 1) != 1 or classes.ndim != 1:
             raise ImageNetXError(f"{source}: file names and predicted classes must be 1-D sequences")
         if len(names) == 0:
             raise ImageNetXError(f"{source}: no predictions given; pass at least one image's prediction")
@@ -122,6 +161,8 @@ class Predictions:
             probs = check_probabilities(predicted_probability, len(names), source=source)
         if numbers is None:
             numbers = val_numbers(names)
+        if numbers is None and not isinstance(names, np.ndarray):
+            names = names.to_numpy(zero_copy_only=False)  # other names are matched as strings anyway
         check_unique(names, numbers, source=source)
         return cls(
             name=name,
@@ -179,8 +220,9 @@ def check_probabilities(values, n: int, *, source: str) -> np.ndarray:
     return probs
 
 
-def check_unique(names: np.ndarray, numbers: np.ndarray | None = None, *, source: str) -> None:
-    """Raise when a file name appears twice (``numbers``: their ``val_numbers``, if known)."""
+def check_unique(names: np.ndarray | None, numbers: np.ndarray | None = None, *, source: str) -> None:
+    """Raise when a file name appears twice (``numbers``: their ``val_numbers``, if known; then
+    ``names`` is not read and may be None)."""
     if numbers is not None:
         seen = np.bincount(numbers)
         if seen.max() <= 1:
@@ -267,7 +309,7 @@ def read_predictions(path: str | os.PathLike, *, name: str | None = None) -> Pre
         column = table.column("predicted_probability")
         probs = pc.fill_null(column.cast(pa.float64()), float("nan")).to_numpy()
     return Predictions.from_arrays(
-        names.to_numpy(),
+        names,
         classes.to_numpy(),
         probs,
         name=path.stem if name is None else name,

@@ -164,13 +164,16 @@ class Predictions:
         if numbers is None and not isinstance(names, np.ndarray):
             names = names.to_numpy(zero_copy_only=False)  # other names are matched as strings anyway
         check_unique(names, numbers, source=source)
-        return cls(
+        record = cls(
             name=name,
             file_names=names,
             predicted_class=classes,
             predicted_probability=probs,
             val_numbers=numbers,
         )
+        # scoring need not count the numbers again (a record built otherwise has no such mark)
+        record.__dict__["_numbers_unique"] = numbers is not None
+        return record
 
 
 def check_class_ids(values, *, what: str, source: str) -> np.ndarray:

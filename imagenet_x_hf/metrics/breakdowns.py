@@ -15,9 +15,10 @@ ECE_BINS = 15
 def _bin_ids(probabilities: np.ndarray, n_bins: int) -> np.ndarray:
     """``np.searchsorted(edges[1:-1], probabilities)`` (an edge belongs to the lower bin), by arithmetic.
 
-    ``ceil(p * n_bins) - 1`` is the bin up to the rounding of the product; one step
-    down or up settles every probability within an ulp of an edge, and a final test
-    (falling back to the search) makes the result the search's in every case.
+    ``c = ceil(p * n_bins) - 1`` is the bin up to rounding: the product and the edges
+    (``linspace``) are each within an ulp of exact, so ``c`` is the bin or a neighbour,
+    and one comparison with each of its edges settles which (a test checks values on
+    and beside every edge against the search).
     """
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     below = edges.copy()  # the lower edge of each bin, open; the first bin has none
@@ -27,10 +28,9 @@ def _bin_ids(probabilities: np.ndarray, n_bins: int) -> np.ndarray:
     ids = np.ceil(probabilities * n_bins).astype(np.intp)
     ids -= 1
     np.clip(ids, 0, n_bins - 1, out=ids)
+    step_up = probabilities > above[ids]
     ids -= probabilities <= below[ids]
-    ids += probabilities > above[ids]
-    if not ((probabilities > below[ids]) & (probabilities <= above[ids])).all():
-        return np.searchsorted(edges[1:-1], probabilities)
+    ids += step_up
     return ids
 
 

@@ -310,7 +310,10 @@ def read_predictions(path: str | os.PathLike, *, name: str | None = None) -> Pre
     probs = None
     if "predicted_probability" in table.column_names:
         column = table.column("predicted_probability")
-        probs = pc.fill_null(column.cast(pa.float64()), float("nan")).to_numpy()
+        column = column.cast(pa.float64())
+        if column.null_count:
+            column = pc.fill_null(column, float("nan"))
+        probs = column.to_numpy()
     return Predictions.from_arrays(
         names,
         classes.to_numpy(),

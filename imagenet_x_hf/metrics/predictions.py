@@ -28,7 +28,14 @@ _VAL_WORDS = np.frombuffer(b"ILSVRC2012_val_00000000.JPEG", dtype="<u4")
 _FIXED_WORDS = (0, 1, 2, 6)
 _WORD3_MASK = np.uint32(0x00FFFFFF)  # bytes 12-14: "al_"
 _WORD5_MASK = np.uint32(0xFF000000)  # byte 23: "."
-_DIGIT_WEIGHTS = 10.0 ** np.arange(7, -1, -1)
+_DIGIT_STEPS = tuple(
+    (np.uint64(scale), np.uint64(shift), np.uint64(mask))
+    for scale, shift, mask in (
+        (10, 8, 0x00FF00FF00FF00FF),
+        (100, 16, 0x0000FFFF0000FFFF),
+        (10_000, 32, 0x00000000FFFFFFFF),
+    )
+)
 
 
 def _val_numbers_from_bytes(data: np.ndarray) -> np.ndarray | None:
@@ -45,8 +52,17 @@ def _val_numbers_from_bytes(data: np.ndarray) -> np.ndarray | None:
     digits = data.reshape(-1, _VAL_WIDTH)[:, 15:23] - np.uint8(48)  # wraps below '0': one test for both ends
     if (digits > 9).any():
         return None
-    # float64 BLAS is exact here (values below 1e8) and much faster than an integer product
-    return (digits.astype(np.float64) @ _DIGIT_WEIGHTS).astype(np.int64)
+    # Each row's eight digit values (0-9, the first in the lowest byte) as one word,
+    # combined in place: neighbouring digits into 2-digit numbers, those into 4-digit
+    # ones, then the 8-digit value; each partial value fits the bits it is masked to.
+    x = digits.view("<u8").reshape(-1)
+    shifted = np.empty_like(x)
+    for scale, shift, mask in _DIGIT_STEPS:
+        np.right_shift(x, shift, out=shifted)
+        x *= scale
+        x += shifted
+        x &= mask
+    return x.astype(np.int64)
 
 
 def val_numbers(file_names) -> np.ndarray | None:

@@ -115,7 +115,7 @@ def _checked_values(predictions: Predictions, source: str) -> tuple[np.ndarray, 
     if len(predictions) == 0:
         raise ImageNetXError(f"{source}: no predictions given; pass at least one image's prediction")
     # a record built directly, not through from_arrays, gets the same checks here
-    classes = check_class_ids(predictions.predicted_class, what="predicted_class", source=source)
+    classes = check_class_ids(predictions.predicted_class, what="predicted_class", source=source, copy=False)
     if len(classes) != len(predictions):
         raise ImageNetXError(
             f"{source}: {len(predictions)} file names but {len(classes)} predicted classes; "

@@ -192,8 +192,11 @@ class Predictions:
         return record
 
 
-def check_class_ids(values, *, what: str, source: str) -> np.ndarray:
-    """``values`` as int64 class ids in 0-999, or an error naming the first bad one."""
+def check_class_ids(values, *, what: str, source: str, copy: bool = True) -> np.ndarray:
+    """``values`` as int64 class ids in 0-999, or an error naming the first bad one.
+
+    ``copy=False`` may return ``values`` itself when it is already such an array.
+    """
     arr = np.asarray(values)
     if arr.dtype.kind == "f":
         if not np.all(np.isfinite(arr)) or not np.all(arr == np.round(arr)):
@@ -203,9 +206,9 @@ def check_class_ids(values, *, what: str, source: str) -> np.ndarray:
             f"{source}: {what} must hold integer class ids 0-999, got dtype {arr.dtype}; "
             "pass the argmax class index, not a class name"
         )
-    arr = arr.astype(np.int64)
-    bad = (arr < 0) | (arr >= NUM_CLASSES)
-    if bad.any():
+    arr = arr.astype(np.int64, copy=copy)
+    if len(arr) and (arr.min() < 0 or arr.max() >= NUM_CLASSES):
+        bad = (arr < 0) | (arr >= NUM_CLASSES)
         i = int(np.flatnonzero(bad)[0])
         raise ImageNetXError(
             f"{source}: {what} {int(arr[i])} at row {i} is outside 0-{NUM_CLASSES - 1} "
@@ -222,6 +225,9 @@ def check_probabilities(values, n: int, *, source: str) -> np.ndarray:
         raise ImageNetXError(
             f"{source}: {probs.size} probabilities for {n} predictions; give one top-1 probability per image"
         )
+    # two reductions settle the common case; NaN fails both tests, so it reaches the details
+    if len(probs) == 0 or (probs.min() >= 0 and probs.max() <= 1):
+        return probs
     nan = ~np.isfinite(probs)
     if nan.any():
         i = int(np.flatnonzero(nan)[0])

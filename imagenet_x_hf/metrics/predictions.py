@@ -77,8 +77,14 @@ def val_numbers(file_names) -> np.ndarray | None:
     >>> val_numbers(np.array(["n01440764_10026.JPEG"], dtype=object)) is None
     True
     """
-    if isinstance(file_names, (pa.Array, pa.ChunkedArray)):
-        arr = file_names.combine_chunks() if isinstance(file_names, pa.ChunkedArray) else file_names
+    if isinstance(file_names, pa.ChunkedArray):
+        # chunk by chunk: joining the chunks would copy every name
+        parts = [val_numbers(chunk) for chunk in file_names.chunks if len(chunk)]
+        if not parts or any(part is None for part in parts):
+            return None
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    if isinstance(file_names, pa.Array):
+        arr = file_names
         if arr.null_count or not pa.types.is_string(arr.type):
             return None
         offsets = np.frombuffer(arr.buffers()[1], np.int32, len(arr) + 1, arr.offset * 4)

@@ -176,3 +176,15 @@ def test_only_exact_validation_names_take_the_number_path():
             else:
                 assert got is None, (pos, value)
     assert val_numbers(pa.array(["ILSVRC2012_val_98765432.JPEG"])).tolist() == [98765432]
+
+
+def test_numbers_of_chunked_names_match_the_joined_names():
+    import pyarrow as pa
+
+    from imagenet_x_hf.metrics.predictions import val_numbers
+
+    names = [f"ILSVRC2012_val_{i:08d}.JPEG" for i in (5, 17, 3, 40_000, 9)]
+    chunked = pa.chunked_array([pa.array(names[:2]), pa.array([], pa.string()), pa.array(names[1:]).slice(1)])
+    assert val_numbers(chunked).tolist() == [5, 17, 3, 40_000, 9]
+    assert val_numbers(pa.chunked_array([pa.array(names[:2]), pa.array(["cat.jpg"])])) is None
+    assert val_numbers(pa.chunked_array([], pa.string())) is None

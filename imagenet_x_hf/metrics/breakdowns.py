@@ -25,8 +25,10 @@ def _bin_ids(probabilities: np.ndarray, n_bins: int) -> np.ndarray:
     below[0] = -np.inf
     above = edges[1:].copy()  # the upper edge, closed; the last bin has none
     above[-1] = np.inf
-    ids = np.ceil(probabilities * n_bins).astype(np.intp)
-    ids -= 1
+    scaled = probabilities * n_bins
+    np.ceil(scaled, out=scaled)
+    scaled -= 1
+    ids = scaled.astype(np.intp)
     np.clip(ids, 0, n_bins - 1, out=ids)
     step_up = probabilities > above[ids]
     ids -= probabilities <= below[ids]
@@ -59,13 +61,15 @@ def calibration_error(
     (0.3375, [0.45])
     """
     ids = _bin_ids(probabilities, n_bins)
-    residual = correct.astype(np.float64) - probabilities
+    residual = np.subtract(correct, probabilities, dtype=np.float64)
     gap_all = np.abs(np.bincount(ids, weights=residual, minlength=n_bins))
     overall = float(gap_all.sum() / len(ids))
     # per (factor, bin): sum of (correct - confidence) over that factor's images
     rows, cols = np.nonzero(factors) if nonzero is None else nonzero
     k = factors.shape[1] if width is None else width
-    gap = np.bincount(cols * n_bins + ids[rows], weights=residual[rows], minlength=k * n_bins)
+    key = ids[rows]
+    key += cols * n_bins
+    gap = np.bincount(key, weights=residual[rows], minlength=k * n_bins)
     gap = gap.reshape(k, n_bins)
     images = np.bincount(cols, minlength=k) if factor_images is None else factor_images
     with np.errstate(divide="ignore", invalid="ignore"):

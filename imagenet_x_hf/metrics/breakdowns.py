@@ -95,9 +95,15 @@ def metaclass_counts(
     [[2, 1], [1, 1], [[2], [0]], [[1], [0]]]
     """
     # one bincount per table, keyed by (group, correct): images are both halves summed
-    both = np.bincount(metaclass * 2 + correct, minlength=n_metaclasses * 2).reshape(n_metaclasses, 2)
+    key = metaclass * 2
+    key += correct
+    both = np.bincount(key, minlength=n_metaclasses * 2).reshape(n_metaclasses, 2)
     rows, cols = nonzero
     k = n_factors
-    key = (metaclass[rows] * k + cols) * 2 + correct[rows]
+    key = metaclass[rows]  # a new array: the steps below work in place
+    key *= k
+    key += cols
+    key *= 2
+    key += correct[rows]
     f_both = np.bincount(key, minlength=n_metaclasses * k * 2).reshape(n_metaclasses, k, 2)
     return both.sum(axis=1), both[:, 1].copy(), f_both.sum(axis=2), f_both[:, :, 1].copy()

@@ -255,9 +255,12 @@ def check_unique(names: np.ndarray | None, numbers: np.ndarray | None = None, *,
     """Raise when a file name appears twice (``numbers``: their ``val_numbers``, if known; then
     ``names`` is not read and may be None)."""
     if numbers is not None:
-        seen = np.bincount(numbers)
-        if seen.max() <= 1:
+        # a flag per possible number (1 byte, not an 8-byte count): n names, n distinct numbers
+        flags = np.zeros(int(numbers.max(initial=0)) + 1, dtype=bool)
+        flags[numbers] = True
+        if np.count_nonzero(flags) == len(numbers):
             return
+        seen = np.bincount(numbers)
         dup = [f"ILSVRC2012_val_{int(i):08d}.JPEG" for i in np.flatnonzero(seen > 1)]
     else:
         unique, counts = np.unique(names.astype(str), return_counts=True)

@@ -19,6 +19,7 @@ prediction set that matches nothing is an error naming an example.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,33 +59,66 @@ class Aligned:
         return self.classes[self.positions]
 
 
+_UNANNOTATED = -1
+_PROTOTYPE = -2
+# per split annotations (by identity, dropped with them): validation image number -> code
+_CODES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _numbers(predictions: Predictions, ann: SplitAnnotations, source: str) -> np.ndarray | None:
+    """The checked validation image numbers of ``predictions``, or None when names are matched as strings."""
+    if ann.val_row is None:
+        return None
+    numbers = predictions.val_numbers
+    if numbers is None:
+        numbers = val_numbers(predictions.file_names)
+    if numbers is not None and not predictions.__dict__.get("_numbers_unique", False):
+        # Predictions built without from_arrays were never checked for repeats
+        check_unique(None, numbers, source=source)
+    return numbers
+
+
+def _codes(ann: SplitAnnotations, filter_prototypes: bool) -> np.ndarray:
+    """Image number -> annotation row, ``_UNANNOTATED``, or ``_PROTOTYPE`` (a prototype left out)."""
+    per_split = _CODES.setdefault(ann, {})
+    codes = per_split.get(filter_prototypes)
+    if codes is None:
+        codes = ann.val_row.copy()
+        if filter_prototypes:
+            rows = codes[codes >= 0]
+            codes[codes >= 0] = np.where(ann.is_prototype[rows], _PROTOTYPE, rows)
+        per_split[filter_prototypes] = codes
+    return codes
+
+
 def annotation_rows(predictions: Predictions, ann: SplitAnnotations, *, source: str) -> np.ndarray:
     """The annotation row of each prediction, -1 where its image is not annotated."""
-    lookup = ann.val_row
-    numbers = predictions.val_numbers
-    if numbers is None and lookup is not None:
-        numbers = val_numbers(predictions.file_names)
-    if numbers is not None and lookup is not None:
-        # Predictions built without from_arrays were never checked for repeats
-        check_unique(predictions.file_names, numbers, source=source)
-        index = np.full(len(numbers), -1, dtype=np.int64)
-        known = numbers < len(lookup)
-        index[known] = lookup[numbers[known]]
-        return index
+    numbers = _numbers(predictions, ann, source)
+    if numbers is not None:
+        return _coded(numbers, _codes(ann, False))
     names = np.asarray(predictions.file_names, dtype=object)
     check_unique(names, source=source)
     found = pc.index_in(pa.array(names, pa.string()), value_set=ann.file_names)
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)
 
 
+def _coded(numbers: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    if len(numbers) and numbers.max() < len(codes):
+        return codes[numbers]
+    index = np.full(len(numbers), _UNANNOTATED, dtype=np.int64)
+    known = numbers < len(codes)
+    index[known] = codes[numbers[known]]
+    return index
+
+
 def _checked_values(predictions: Predictions, source: str) -> tuple[np.ndarray, np.ndarray | None]:
-    if len(predictions.file_names) == 0:
+    if len(predictions) == 0:
         raise ImageNetXError(f"{source}: no predictions given; pass at least one image's prediction")
     # a record built directly, not through from_arrays, gets the same checks here
-    classes = check_class_ids(predictions.predicted_class, what="predicted_class", source=source)
-    if len(classes) != len(predictions.file_names):
+    classes = check_class_ids(predictions.predicted_class, what="predicted_class", source=source, copy=False)
+    if len(classes) != len(predictions):
         raise ImageNetXError(
-            f"{source}: {len(predictions.file_names)} file names but {len(classes)} predicted classes; "
+            f"{source}: {len(predictions)} file names but {len(classes)} predicted classes; "
             "give exactly one predicted class per file name"
         )
     probabilities = None
@@ -97,37 +131,48 @@ def align(predictions: Predictions, ann: SplitAnnotations, *, filter_prototypes:
     """Join ``predictions`` to the annotation rows of ``ann``, with the coverage counts."""
     source = predictions.name or "predictions"
     classes, probabilities = _checked_values(predictions, source)
-    index = annotation_rows(predictions, ann, source=source)
-    annotated = index >= 0
-    prototype = np.zeros(len(index), dtype=bool)
-    if filter_prototypes:
-        prototype[annotated] = ann.is_prototype[index[annotated]]
-    keep = annotated & ~prototype
+    numbers = _numbers(predictions, ann, source)
+    if numbers is not None:
+        # validation names: one gather gives the row, or why the image is not scored
+        code = _coded(numbers, _codes(ann, filter_prototypes))
+        positions = np.flatnonzero(code >= 0)
+        n_prototypes = int(np.count_nonzero(code == _PROTOTYPE)) if filter_prototypes else 0
+        n_unannotated = len(code) - len(positions) - n_prototypes
+        rows = code[positions]
+    else:
+        index = annotation_rows(predictions, ann, source=source)
+        annotated = index >= 0
+        prototype = np.zeros(len(index), dtype=bool)
+        if filter_prototypes:
+            prototype[annotated] = ann.is_prototype[index[annotated]]
+        positions = np.flatnonzero(annotated & ~prototype)
+        n_prototypes = int(prototype.sum())
+        n_unannotated = int((~annotated).sum())
+        rows = index[positions]
     n_annotated = int(len(ann) - (ann.is_prototype.sum() if filter_prototypes else 0))
-    used = int(keep.sum())
+    used = len(positions)
     if used == 0:
         hint = (
             " (the prototype images are excluded by default; keep them with filter_prototypes=False)"
-            if prototype.any()
+            if n_prototypes
             else ""
         )
         raise ImageNetXError(
-            f"{source}: none of its {len(index)} file names is an annotated ImageNet-X {ann.split} image"
+            f"{source}: none of its {len(predictions)} file names is an annotated ImageNet-X {ann.split} image"
             f"{hint}; e.g. {str(predictions.file_names[0])!r}. Use the original ImageNet file names "
             "(ILSVRC2012_val_00000001.JPEG for validation) and the matching split"
         )
-    positions = np.flatnonzero(keep)
     return Aligned(
-        rows=index[positions],
+        rows=rows,
         positions=positions,
         classes=classes,
         probabilities=probabilities,
         coverage={
             "annotated": n_annotated,
-            "predictions": len(index),
+            "predictions": len(predictions),
             "used": used,
             "missing": n_annotated - used,
-            "unannotated_ignored": int((~annotated).sum()),
-            "prototypes_ignored": int(prototype.sum()),
+            "unannotated_ignored": n_unannotated,
+            "prototypes_ignored": n_prototypes,
         },
     )

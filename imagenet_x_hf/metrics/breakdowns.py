@@ -13,8 +13,27 @@ ECE_BINS = 15
 
 
 def _bin_ids(probabilities: np.ndarray, n_bins: int) -> np.ndarray:
+    """``np.searchsorted(edges[1:-1], probabilities)`` (an edge belongs to the lower bin), by arithmetic.
+
+    ``c = ceil(p * n_bins) - 1`` is the bin up to rounding: the product and the edges
+    (``linspace``) are each within an ulp of exact, so ``c`` is the bin or a neighbour,
+    and one comparison with each of its edges settles which (a test checks values on
+    and beside every edge against the search).
+    """
     edges = np.linspace(0.0, 1.0, n_bins + 1)
-    return np.searchsorted(edges[1:-1], probabilities)
+    below = edges.copy()  # the lower edge of each bin, open; the first bin has none
+    below[0] = -np.inf
+    above = edges[1:].copy()  # the upper edge, closed; the last bin has none
+    above[-1] = np.inf
+    scaled = probabilities * n_bins
+    np.ceil(scaled, out=scaled)
+    scaled -= 1
+    ids = scaled.astype(np.intp)
+    np.clip(ids, 0, n_bins - 1, out=ids)
+    step_up = probabilities > above[ids]
+    ids -= probabilities <= below[ids]
+    ids += step_up
+    return ids
 
 
 def calibration_error(
@@ -25,12 +44,14 @@ def calibration_error(
     n_bins: int = ECE_BINS,
     nonzero: tuple[np.ndarray, np.ndarray] | None = None,
     width: int | None = None,
+    factor_images: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
     """ECE over all images and over each factor's images: ``(overall, (K,) per factor)``.
 
     ECE = sum over bins of |correct - confidence sums| / images; NaN for a factor
     without images. ``nonzero`` and ``width`` (``np.nonzero(factors)`` and the number
-    of factors) may replace ``factors``.
+    of factors) may replace ``factors``; ``factor_images``, the images of each factor, saves
+    counting them again.
 
     >>> import numpy as np
     >>> correct = np.array([True, False, True, True])
@@ -40,15 +61,17 @@ def calibration_error(
     (0.3375, [0.45])
     """
     ids = _bin_ids(probabilities, n_bins)
-    residual = correct.astype(np.float64) - probabilities
+    residual = np.subtract(correct, probabilities, dtype=np.float64)
     gap_all = np.abs(np.bincount(ids, weights=residual, minlength=n_bins))
     overall = float(gap_all.sum() / len(ids))
     # per (factor, bin): sum of (correct - confidence) over that factor's images
     rows, cols = np.nonzero(factors) if nonzero is None else nonzero
     k = factors.shape[1] if width is None else width
-    gap = np.bincount(cols * n_bins + ids[rows], weights=residual[rows], minlength=k * n_bins)
+    key = ids[rows]
+    key += cols * n_bins
+    gap = np.bincount(key, weights=residual[rows], minlength=k * n_bins)
     gap = gap.reshape(k, n_bins)
-    images = np.bincount(cols, minlength=k)
+    images = np.bincount(cols, minlength=k) if factor_images is None else factor_images
     with np.errstate(divide="ignore", invalid="ignore"):
         per_factor = np.abs(gap).sum(axis=1) / images
     return overall, np.where(images > 0, per_factor, np.nan)
@@ -71,11 +94,16 @@ def metaclass_counts(
     >>> [a.tolist() for a in out]
     [[2, 1], [1, 1], [[2], [0]], [[1], [0]]]
     """
-    images = np.bincount(metaclass, minlength=n_metaclasses)
-    right = np.bincount(metaclass[correct], minlength=n_metaclasses)
+    # one bincount per table, keyed by (group, correct): images are both halves summed
+    key = metaclass * 2
+    key += correct
+    both = np.bincount(key, minlength=n_metaclasses * 2).reshape(n_metaclasses, 2)
     rows, cols = nonzero
     k = n_factors
-    key = metaclass[rows] * k + cols
-    factor_images = np.bincount(key, minlength=n_metaclasses * k).reshape(n_metaclasses, k)
-    factor_correct = np.bincount(key[correct[rows]], minlength=n_metaclasses * k).reshape(n_metaclasses, k)
-    return images, right, factor_images, factor_correct
+    key = metaclass[rows]  # a new array: the steps below work in place
+    key *= k
+    key += cols
+    key *= 2
+    key += correct[rows]
+    f_both = np.bincount(key, minlength=n_metaclasses * k * 2).reshape(n_metaclasses, k, 2)
+    return both.sum(axis=1), both[:, 1].copy(), f_both.sum(axis=2), f_both[:, :, 1].copy()

@@ -23,6 +23,7 @@ from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.metrics.align import Aligned, align
 from imagenet_x_hf.metrics.breakdowns import ECE_BINS, calibration_error, metaclass_counts
 from imagenet_x_hf.metrics.core import (
+    FactorCounts,
     as_correct_matrix,
     as_factor_matrix,
     correctness,
@@ -74,6 +75,11 @@ def _none(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _nones(values: np.ndarray) -> list[float | None]:
+    """``_none`` of every value, for a whole array at once."""
+    return [None if v != v else v for v in values.astype(np.float64).tolist()]
+
+
 def score_arrays(
     correct: np.ndarray,
     factors: np.ndarray | None,
@@ -106,7 +112,20 @@ def score_arrays(
         nonzero = np.nonzero(factors)
     else:
         nonzero = factor_pairs
-    counts = counts_from_nonzero(correct, nonzero, len(FACTORS))
+    k = len(FACTORS)
+    breakdown = None
+    if metaclass is None:
+        counts = counts_from_nonzero(correct, nonzero, k)
+    else:
+        # one pass serves the counts and the metaclass breakdown: the per-factor
+        # counts are the per-(metaclass, factor) counts summed over metaclasses
+        breakdown = metaclass_counts(correct, nonzero, metaclass, len(METACLASSES), k)
+        counts = FactorCounts(
+            images=breakdown[2].sum(axis=0),
+            correct=breakdown[3].sum(axis=0)[None, :],
+            total=len(correct),
+            total_correct=np.array([np.count_nonzero(correct)], dtype=np.int64),
+        )
     ratio = error_ratio(counts)[0]
     errors_factor = counts.images - counts.correct[0]
     errors = counts.total - counts.total_correct[0]
@@ -118,36 +137,45 @@ def score_arrays(
     with np.errstate(invalid="ignore"):
         low, high = np.fmin(low, ratio), np.fmax(high, ratio)
     accuracy = counts.accuracy[0]
-    factor_accuracy = counts.factor_accuracy[0]
+    columns = zip(
+        FACTORS,
+        counts.images.tolist(),
+        counts.correct[0].tolist(),
+        _nones(counts.factor_accuracy[0]),
+        _nones(ratio),
+        _nones(low),
+        _nones(high),
+    )
+    factors_out = {
+        f: {
+            "images": images,
+            "correct": right,
+            "accuracy": acc,
+            "error_ratio": r,
+            "error_ratio_low": lo,
+            "error_ratio_high": hi,
+        }
+        for f, images, right, acc, r, lo, hi in columns
+    }
     result = {
         "images": int(counts.total),
         "accuracy": _none(accuracy),
         "error_rate": _none(1.0 - accuracy),
-        "error_ratio": {f: _none(ratio[k]) for k, f in enumerate(FACTORS)},
-        "factors": {
-            f: {
-                "images": int(counts.images[k]),
-                "correct": int(counts.correct[0, k]),
-                "accuracy": _none(factor_accuracy[k]),
-                "error_ratio": _none(ratio[k]),
-                "error_ratio_low": _none(low[k]),
-                "error_ratio_high": _none(high[k]),
-            }
-            for k, f in enumerate(FACTORS)
-        },
+        "error_ratio": {f: v["error_ratio"] for f, v in factors_out.items()},
+        "factors": factors_out,
     }
     result["metaclass"] = None
-    if metaclass is not None:
-        result["metaclass"] = _metaclass_breakdown(correct, nonzero, metaclass)
+    if breakdown is not None:
+        result["metaclass"] = _metaclass_breakdown(*breakdown)
     result["calibration"] = None
     if probabilities is not None:
         overall, per_factor = calibration_error(
-            correct, probabilities, None, nonzero=nonzero, width=len(FACTORS)
+            correct, probabilities, None, nonzero=nonzero, width=k, factor_images=counts.images
         )
         result["calibration"] = {
             "method": f"ECE, {ECE_BINS} equal-width bins",
             "ece": overall,
-            "factors": {f: _none(per_factor[k]) for k, f in enumerate(FACTORS)},
+            "factors": dict(zip(FACTORS, _nones(per_factor))),
         }
     return result
 
@@ -192,27 +220,29 @@ def score_labels(
     return {"which_factor": options.which_factor, "error_type": options.error_type, **body}
 
 
-def _metaclass_breakdown(correct: np.ndarray, nonzero: tuple, metaclass: np.ndarray) -> dict:
-    images, right, f_images, f_right = metaclass_counts(
-        correct, nonzero, metaclass, len(METACLASSES), len(FACTORS)
-    )
+def _metaclass_breakdown(
+    images: np.ndarray, right: np.ndarray, f_images: np.ndarray, f_right: np.ndarray
+) -> dict:
+    """The ``"metaclass"`` block from ``metaclass_counts``."""
     out = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         acc = right / images
         f_acc = f_right / f_images
         ratio = (1.0 - f_acc) / (1.0 - acc)[:, None]
+    # an all-correct metaclass has no error ratio (0 / 0, or x / 0 for its factors)
+    ratio[right == images] = np.nan
+    acc_l, images_l, right_l = _nones(acc), images.tolist(), right.tolist()
+    f_images_l, f_acc_l, ratio_l = f_images.tolist(), f_acc.tolist(), ratio.tolist()
     for g, name in enumerate(METACLASSES):
-        if images[g] == 0:
+        if images_l[g] == 0:
             continue
         out[name] = {
-            "images": int(images[g]),
-            "correct": int(right[g]),
-            "accuracy": _none(acc[g]),
-            "factor_images": {f: int(f_images[g, k]) for k, f in enumerate(FACTORS)},
-            "factor_accuracy": {f: _none(f_acc[g, k]) for k, f in enumerate(FACTORS)},
-            "error_ratio": {
-                f: (_none(ratio[g, k]) if right[g] < images[g] else None) for k, f in enumerate(FACTORS)
-            },
+            "images": images_l[g],
+            "correct": right_l[g],
+            "accuracy": acc_l[g],
+            "factor_images": dict(zip(FACTORS, f_images_l[g])),
+            "factor_accuracy": {f: None if v != v else v for f, v in zip(FACTORS, f_acc_l[g])},
+            "error_ratio": {f: None if v != v else v for f, v in zip(FACTORS, ratio_l[g])},
         }
     return out
 

@@ -156,3 +156,35 @@ def test_records_built_directly_are_checked():
     # plain lists are accepted too
     ok = score_predictions(Predictions(name="m", file_names=list(VAL), predicted_class=[1] * 7))
     assert ok["coverage"]["predictions"] == 7
+
+
+def test_only_exact_validation_names_take_the_number_path():
+    """Every byte of a validation name changed to every other value: numbered only while still of that form."""
+    import pyarrow as pa
+
+    from imagenet_x_hf.metrics.predictions import val_numbers
+
+    base = b"ILSVRC2012_val_00000000.JPEG"
+    for pos in range(len(base)):
+        for value in range(1, 256):
+            name = bytearray(base)
+            name[pos] = value
+            as_text = pa.array([bytes(name)], pa.binary()).view(pa.string())
+            got = val_numbers(as_text)
+            if value == base[pos] or (15 <= pos < 23 and 48 <= value <= 57):
+                assert got is not None and got.tolist() == [int(name[15:23])]
+            else:
+                assert got is None, (pos, value)
+    assert val_numbers(pa.array(["ILSVRC2012_val_98765432.JPEG"])).tolist() == [98765432]
+
+
+def test_numbers_of_chunked_names_match_the_joined_names():
+    import pyarrow as pa
+
+    from imagenet_x_hf.metrics.predictions import val_numbers
+
+    names = [f"ILSVRC2012_val_{i:08d}.JPEG" for i in (5, 17, 3, 40_000, 9)]
+    chunked = pa.chunked_array([pa.array(names[:2]), pa.array([], pa.string()), pa.array(names[1:]).slice(1)])
+    assert val_numbers(chunked).tolist() == [5, 17, 3, 40_000, 9]
+    assert val_numbers(pa.chunked_array([pa.array(names[:2]), pa.array(["cat.jpg"])])) is None
+    assert val_numbers(pa.chunked_array([], pa.string())) is None

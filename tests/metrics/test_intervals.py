@@ -150,3 +150,27 @@ def test_every_interval_contains_its_estimate_even_when_every_prediction_is_wron
     # all wrong: every ratio is exactly 1
     wrong = score_predictions(Predictions.from_arrays(names, (labels + 1) % 1000))
     assert {r for r in wrong["error_ratio"].values() if r is not None} == {1.0}
+
+
+def test_rounds_of_halvings_end_where_single_halvings_end():
+    """The grid rounds (one model) replay plain bisection: the same ends, bit for bit."""
+    from imagenet_x_hf.metrics.intervals import _bisect
+
+    rng = np.random.default_rng(11)
+    n1 = rng.integers(1, 3000, 400)
+    n2 = rng.integers(1, 50_000, 400)
+    x1 = rng.integers(0, n1 + 1)
+    x2 = rng.integers(0, n2 + 1)
+    x1[:5], x2[5:10] = 0, 0  # edge counts too
+    s1, t1, s2, t2 = (v.astype(np.float64) for v in (x1, n1, x2, n2))
+    c = s1 + s2
+    consts = (4 * (t1 + t2), c, 2 * c, t1 + s2, s1 + t2, t1, t2, s1 / t1, s2 / t2)
+    z = z_value(0.95)
+    target = np.stack([np.full(400, z), np.full(400, -z)])
+    one = _bisect(target, consts, target.shape, 1)
+    rounds = _bisect(target, consts, target.shape, 4)
+    assert np.array_equal(one[0], rounds[0]) and np.array_equal(one[1], rounds[1])
+    # and the public function, for one model's 16 factors, takes the rounds
+    low, high = risk_ratio_interval(x1[:16], n1[:16], x2[:16], n2[:16], z)
+    ends = np.exp((one[0] + one[1]) / 2)[:, :16]
+    assert np.array_equal(low[5:], ends[0, 5:]) and np.array_equal(high[:5], ends[1, :5])

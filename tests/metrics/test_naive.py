@@ -179,3 +179,23 @@ def test_correctness_of_a_prediction_matrix_and_sharded_counts():
     halves = factor_counts(got[:, :400], factors[:400]) + factor_counts(got[:, 400:], factors[400:])
     assert whole.correct.tolist() == halves.correct.tolist() and whole.total == halves.total
     np.testing.assert_array_equal(error_ratio(whole), error_ratio(halves))
+
+
+@pytest.mark.parametrize("n_bins", [1, 2, 3, 7, 10, 15, 20, 100])
+def test_bins_by_arithmetic_are_the_searched_bins(n_bins):
+    """Confidence bins: on, just below and just above every edge, and at random, as searchsorted puts them."""
+    from imagenet_x_hf.metrics.breakdowns import _bin_ids
+
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    rng = np.random.default_rng(n_bins)
+    probs = np.concatenate(
+        [
+            edges,
+            np.nextafter(edges, 2.0),
+            np.nextafter(edges, -1.0),
+            rng.random(20_000),
+            np.arange(1001) / 1000,
+        ]
+    )
+    probs = probs[(probs >= 0) & (probs <= 1)]
+    assert np.array_equal(_bin_ids(probs, n_bins), np.searchsorted(edges[1:-1], probs))

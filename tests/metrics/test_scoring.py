@@ -57,6 +57,28 @@ def test_coverage_counts_add_up(resnet, val_arrays):
     assert out["error_ratio"] == expected["error_ratio"]
 
 
+@pytest.mark.parametrize("filter_prototypes", [True, False])
+def test_validation_names_align_as_strings_do(resnet, val_arrays, filter_prototypes):
+    """The image-number lookup gives the rows and counts of matching the names as strings."""
+    names = resnet.file_names[:5000].tolist() + [
+        "ILSVRC2012_val_99999999.JPEG",
+        "ILSVRC2012_val_00000000.JPEG",
+    ]
+    classes = np.r_[resnet.predicted_class[:5000], 1, 2]
+    fast = Predictions.from_arrays(names, classes, name="fast")
+    assert fast.val_numbers is not None
+    # a trailing space makes one name unmatchable and sends the whole set down the string path
+    slow = Predictions.from_arrays(names + ["x "], np.r_[classes, 3], name="slow")
+    assert slow.val_numbers is None
+    options = {"filter_prototypes": filter_prototypes}
+    a, b = score_predictions(fast, **options), score_predictions(slow, **options)
+    assert b["coverage"]["unannotated_ignored"] == a["coverage"]["unannotated_ignored"] + 1 >= 3
+    assert (a["coverage"]["prototypes_ignored"] > 0) == filter_prototypes
+    for key in ("used", "missing", "prototypes_ignored", "annotated"):
+        assert a["coverage"][key] == b["coverage"][key]
+    assert a["factors"] == b["factors"] and a["metaclass"] == b["metaclass"]
+
+
 def test_keep_prototypes(resnet):
     out = score_predictions(resnet, filter_prototypes=False)
     assert out["coverage"]["annotated"] == 48_868 and out["coverage"]["used"] == 48_868

@@ -153,13 +153,20 @@ def check_source(
     split: str,
 ) -> SourceReport:
     """Compare an indexed source with the annotated ``names`` (and their classes' ``wnids``)."""
+    if len(names) != len(wnids):
+        raise ValueError(f"{len(names)} file names but {len(wnids)} class ids")
     held = catalog.locations
     implied = catalog.wnids
-    mislabelled = [
-        f"{name} (source says {implied[name]}, annotations say {wnid})"
-        for name, wnid in zip(names, wnids, strict=True)
-        if implied.get(name, wnid) != wnid
-    ]
+    # only a source that implies classes (class folders, per-class tars, Hub suffixes) can disagree
+    mislabelled = (
+        [
+            f"{name} (source says {implied[name]}, annotations say {wnid})"
+            for name, wnid in zip(names, wnids, strict=True)
+            if implied.get(name, wnid) != wnid
+        ]
+        if implied
+        else []
+    )
     missing = [name for name in names if name not in held]
     return SourceReport(
         source=catalog.source,

@@ -100,7 +100,7 @@ def load(
     )
     builder = ImageNetX(cache_dir=cache, **config)
     report_path = Path(builder.cache_dir) / REPORT_FILE
-    report = None if rebuild or streaming else SourceReport.load(report_path)
+    report = None if rebuild or streaming else SourceReport.load(report_path, names)
     if report is None:
         wnids = [WNIDS[label] for label in table.column("label").to_pylist()]
         with open_source(source, split=split, kind=kind, file_names=names, cache_dir=cache) as catalog:
@@ -117,7 +117,7 @@ def load(
             finally:
                 builder.checked = None
         report = report.with_unreadable(builder.unreadable)
-        report.save(report_path)
+        report.save(report_path, names)
         _remove_stale(builder)
     dataset = builder.as_dataset(split=split)
     dataset.source_report = report

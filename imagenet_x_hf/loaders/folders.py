@@ -34,7 +34,7 @@ def _read_file(path: str) -> bytes:
 
 def _image_files(folder: str, wanted: Collection[str] | None) -> list[tuple[str, str]]:
     """``(canonical name, path)`` of the image files directly inside ``folder`` (wanted ones only), by stored name."""
-    found = []
+    found: dict[str, tuple[str, str]] = {}
     with os.scandir(folder) as entries:
         for entry in entries:
             stored = entry.name
@@ -47,9 +47,8 @@ def _image_files(folder: str, wanted: Collection[str] | None) -> list[tuple[str,
             else:
                 continue
             if entry.is_file():
-                found.append((stored, name, entry.path))
-    found.sort()
-    return [(name, path) for _, name, path in found]
+                found[stored] = (name, entry.path)
+    return [found[stored] for stored in sorted(found)]
 
 
 def open_flat_folder(root: str | os.PathLike, *, wanted: Collection[str] | None = None) -> Catalog:

@@ -136,12 +136,13 @@ class SourceReport:
         """Write the report as JSON, atomically.
 
         With ``names``, the annotated file names the report was checked against (in
-        order), the absent ones are written as a compressed bitmap over those names
-        rather than one by one (a source holding a tenth of ImageNet lacks 41,000);
-        ``load`` reads them back given the same names.
+        order), and more than an eighth of them absent, the absent ones are written as
+        compressed flags over those names rather than one by one (a source holding a
+        tenth of ImageNet lacks 41,000); ``load`` reads them back given the same names.
         """
         data = self.to_dict()
-        flags = None if names is None else _flags(self.missing, names)
+        many = names is not None and len(self.missing) > len(names) // 8
+        flags = _flags(self.missing, names) if many else None
         if flags is not None:
             data["missing"] = {"of_names": len(names), "flags": flags}
         path = Path(path)

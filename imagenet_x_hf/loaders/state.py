@@ -34,45 +34,40 @@ from imagenet_x_hf.loaders.names import _TRAIN
 # stat relative to an open folder where the platform allows it (Linux, macOS)
 _AT_FOLDER = os.stat in os.supports_dir_fd and os.listdir in os.supports_fd
 _FOLDER_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)
-# what a name stands for besides a file's (size, modification time)
-_SUBFOLDER, _UNREADABLE = (-2, 0), (-1, -1)
 
 
 def _entry_states(folder: str) -> tuple[list[str], array, list[str]]:
-    """A folder's entry names (sorted), their (size, mtime) pairs, and its subfolders' names."""
-    values, subfolders = array("q"), []
-    if _AT_FOLDER:
-        fd = os.open(folder, _FOLDER_FLAGS)
-        try:
-            names = sorted(os.listdir(fd))
-            stats = []
-            for name in names:
-                try:
-                    stats.append(os.stat(name, dir_fd=fd))
-                except OSError:  # a dangling link: its name still counts
-                    stats.append(None)
-        finally:
-            os.close(fd)
-    else:
-        with os.scandir(folder) as entries:
-            found = sorted(entries, key=lambda e: e.name)
-        names = [e.name for e in found]
-        stats = []
-        for entry in found:
+    """A folder's entry names (sorted), their sizes then their mtimes, and its subfolders' names.
+
+    A subfolder counts as size -2 (its files are walked), an entry that cannot be
+    stat-ed (a dangling link) as -1: its name still counts.
+    """
+    sizes: list[int] = []
+    times: list[int] = []
+    subfolders: list[str] = []
+    fd = os.open(folder, _FOLDER_FLAGS) if _AT_FOLDER else None
+    prefix = "" if _AT_FOLDER else os.path.join(folder, "")
+    stat = os.stat
+    try:
+        names = sorted(os.listdir(folder if fd is None else fd))
+        for name in names:
             try:
-                stats.append(entry.stat())
+                st = stat(prefix + name, dir_fd=fd)
             except OSError:
-                stats.append(None)
-    for name, stat in zip(names, stats, strict=True):
-        if stat is None:
-            values.extend(_UNREADABLE)
-        elif S_ISDIR(stat.st_mode):
-            values.extend(_SUBFOLDER)
-            subfolders.append(name)
-        else:
-            values.append(stat.st_size)
-            values.append(stat.st_mtime_ns)
-    return names, values, subfolders
+                sizes.append(-1)
+                times.append(-1)
+                continue
+            if S_ISDIR(st.st_mode):
+                subfolders.append(name)
+                sizes.append(-2)
+                times.append(0)
+            else:
+                sizes.append(st.st_size)
+                times.append(st.st_mtime_ns)
+    finally:
+        if fd is not None:
+            os.close(fd)
+    return names, array("q", sizes + times), subfolders
 
 
 def _walk(folder: str, digest) -> None:

@@ -8,7 +8,9 @@ metadata cached, as on every load after the first), median of repeats.
 
 Anchors measured in the same run: listing the same tree's names alone (``os.scandir``
 recursion, no ``stat``), the least any check that sees added and deleted files must
-do; and stat-ing only the 1,001 folders (their modification times), which misses a file
+do; listing and stat-ing every file with nothing kept or hashed (``os.scandir`` and
+``DirEntry.stat``), the least any check that sees a file rewritten in place must do;
+and stat-ing only the 1,001 folders (their modification times), which misses a file
 rewritten in place.
 
     python benchmarks/source_state.py [--files 50000] [--repeats 7] [--json]
@@ -44,6 +46,14 @@ def list_names(folder: str) -> int:
     return count
 
 
+def stat_every_file(folder: str) -> int:
+    count = 0
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            count += stat_every_file(entry.path) if entry.is_dir() else entry.stat().st_size > 0
+    return count
+
+
 def stat_folders(tree: Path) -> int:
     return sum(1 for p in [tree, *tree.iterdir()] if p.stat().st_mtime_ns)
 
@@ -66,6 +76,7 @@ def main() -> None:
         source_state(tree)  # warm the metadata cache
         state = median_seconds(lambda: source_state(tree, kind="class_folders"), args.repeats)
         names = median_seconds(lambda: list_names(str(tree)), args.repeats)
+        stats = median_seconds(lambda: stat_every_file(str(tree)), args.repeats)
         folders = median_seconds(lambda: stat_folders(tree), args.repeats)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -75,6 +86,8 @@ def main() -> None:
         "microseconds_per_file": round(state / args.files * 1e6, 2),
         "anchor_list_names_seconds": round(names, 4),
         "state_over_listing": round(state / names, 2),
+        "anchor_stat_every_file_seconds": round(stats, 4),
+        "state_over_stat_every_file": round(state / stats, 2),
         "folder_times_only_seconds": round(folders, 4),
     }
     if args.json:
@@ -86,6 +99,10 @@ def main() -> None:
     )
     print(
         f"  anchor: listing the names alone {names:.3f} s -> state = {figures['state_over_listing']}x the listing"
+    )
+    print(
+        f"  anchor: listing and stat-ing every file, nothing hashed {stats:.3f} s -> state = "
+        f"{figures['state_over_stat_every_file']}x that"
     )
     print(f"  folder modification times only {folders:.4f} s (misses a file rewritten in place)")
 

@@ -11,7 +11,7 @@ import datasets
 
 from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.imagenet_x import ImageNetX, ImageNetXConfig
+from imagenet_x_hf.imagenet_x import CheckedSource, ImageNetX, ImageNetXConfig
 from imagenet_x_hf.loaders import locate, open_source
 from imagenet_x_hf.loaders.report import SourceReport, check_source
 from imagenet_x_hf.loaders.state import source_state
@@ -100,19 +100,24 @@ def load(
     )
     builder = ImageNetX(cache_dir=cache, **config)
     report_path = Path(builder.cache_dir) / REPORT_FILE
-    report = None if rebuild or streaming else SourceReport.load(report_path)
+    report = None if rebuild or streaming else SourceReport.load(report_path, names)
     if report is None:
         wnids = [WNIDS[label] for label in table.column("label").to_pylist()]
         with open_source(source, split=split, kind=kind, file_names=names, cache_dir=cache) as catalog:
             report = check_source(catalog, names, wnids, split=split)
-        report.check(allow_missing=allow_missing)
-        if streaming:
-            dataset = builder.as_streaming_dataset(split=split)
-            dataset.source_report = report
-            return dataset
-        _prepare(builder, datasets.DownloadMode.FORCE_REDOWNLOAD)
+            report.check(allow_missing=allow_missing)
+            if streaming:
+                dataset = builder.as_streaming_dataset(split=split)
+                dataset.source_report = report
+                return dataset
+            # the build reads the rows, the index and the check made here instead of redoing them
+            builder.checked = CheckedSource(table, names, catalog, report)
+            try:
+                _prepare(builder, datasets.DownloadMode.FORCE_REDOWNLOAD)
+            finally:
+                builder.checked = None
         report = report.with_unreadable(builder.unreadable)
-        report.save(report_path)
+        report.save(report_path, names)
         _remove_stale(builder)
     dataset = builder.as_dataset(split=split)
     dataset.source_report = report

@@ -9,18 +9,39 @@ named ``.JPEG``) come out like every other image.
 
 ``imagenet_x_hf.load`` checks the source before building (``loaders.report``), passes
 the fingerprints of the annotation files and of the source so that the cache follows
-their state, and hands the check's ``SourceReport`` to its caller. The builder itself
-only refuses what that check refuses (for direct use) and records the files that turn
-out not to be complete images (``unreadable``).
+their state, and hands the check's ``SourceReport`` to its caller. It also hands the
+builder what that check produced (``CheckedSource``: the annotation rows, the open
+index of the source and the report), so a build through ``load`` reads the annotations
+and indexes the source once. A builder used directly indexes and checks its source
+itself and refuses what that check refuses. Either way the builder records the files
+that turn out not to be complete images (``unreadable``).
 
 >>> builder = ImageNetX(split="validation")
 >>> builder.config.name
 'validation-annotations'
+
+Used directly, a builder with a source checks it itself:
+
+>>> import tempfile
+>>> from imagenet_x_hf.testing import make_synthetic_imagenet
+>>> work = tempfile.mkdtemp()
+>>> folder = str(make_synthetic_imagenet(work, layout="val_flat", n=3))
+>>> builder = ImageNetX(split="validation", imagenet=folder, allow_missing=True, cache_dir=work)
+>>> builder.download_and_prepare()
+>>> builder.as_dataset(split="validation").num_rows
+3
+>>> strict = ImageNetX(split="validation", imagenet=folder, cache_dir=work)
+>>> try:
+...     strict.download_and_prepare()
+... except datasets.exceptions.DatasetGenerationError as err:
+...     print(type(err.__cause__).__name__, str(err.__cause__).split(",")[0])
+SourceError ... lacks 46107 of the 46110 annotated validation images
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import datasets
@@ -28,9 +49,9 @@ import pyarrow as pa
 
 from imagenet_x_hf import annotations
 from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.loaders import check_kind, open_source
+from imagenet_x_hf.loaders import Catalog, check_kind, open_source
 from imagenet_x_hf.loaders.check import image_problem
-from imagenet_x_hf.loaders.report import check_source
+from imagenet_x_hf.loaders.report import SourceReport, check_source
 from imagenet_x_hf.loaders.state import source_state
 from imagenet_x_hf.schema import WNIDS, annotation_features, image_features
 
@@ -122,6 +143,23 @@ def config_name(split: str, filter_prototypes: bool, imagenet: str | None, place
     return f"{split}{kept}-images-{hashlib.sha256(place.encode()).hexdigest()[:8]}"
 
 
+@dataclass(frozen=True)
+class CheckedSource:
+    """What ``imagenet_x_hf.load`` already did for a build: read the rows, index and check the source.
+
+    Attributes:
+        table: the annotation rows of the builder's config (``ImageNetX.annotation_rows``).
+        names: their ``file_name`` column, as a list.
+        catalog: the source's index, open for reading while the build runs.
+        report: ``check_source`` of that index against ``names``, already checked.
+    """
+
+    table: pa.Table
+    names: Sequence[str]
+    catalog: Catalog
+    report: SourceReport
+
+
 class ImageNetX(datasets.ArrowBasedBuilder):
     """ImageNet-X as a ``datasets`` builder (see ``ImageNetXConfig``)."""
 
@@ -135,6 +173,8 @@ class ImageNetX(datasets.ArrowBasedBuilder):
     config: ImageNetXConfig
     # "name (problem)" of the source files the last generation found not to be complete images
     unreadable: tuple[str, ...] = ()
+    # Set by imagenet_x_hf.load for the build it runs; None: the build indexes and checks itself.
+    checked: CheckedSource | None = None
 
     def _info(self) -> datasets.DatasetInfo:
         return datasets.DatasetInfo(
@@ -156,44 +196,48 @@ class ImageNetX(datasets.ArrowBasedBuilder):
         return [datasets.SplitGenerator(name=self.config.split)]
 
     def _generate_tables(self):
-        table = self.annotation_rows()
+        checked = self.checked
+        table = self.annotation_rows() if checked is None else checked.table
         if self.config.imagenet is None:
             for start in range(0, table.num_rows, self.ANNOTATION_BATCH):
                 yield start, table.slice(start, self.ANNOTATION_BATCH)
+        elif checked is not None:
+            yield from self._image_tables(table, checked.names, checked.catalog, checked.report)
         else:
-            yield from self._image_tables(table)
+            names = table.column("file_name").to_pylist()
+            wnids = [WNIDS[label] for label in table.column("label").to_pylist()]
+            with open_source(
+                self.config.imagenet,
+                split=self.config.split,
+                kind=self.config.source_kind,
+                file_names=names,
+                cache_dir=self._cache_dir_root,
+            ) as catalog:
+                report = check_source(catalog, names, wnids, split=self.config.split)
+                report.check(allow_missing=self.config.allow_missing)
+                yield from self._image_tables(table, names, catalog, report)
 
-    def _image_tables(self, table: pa.Table):
-        names = table.column("file_name").to_pylist()
-        wnids = [WNIDS[label] for label in table.column("label").to_pylist()]
+    def _image_tables(self, table: pa.Table, names: Sequence[str], catalog: Catalog, report: SourceReport):
         rows: list[int] = []
         images: list[bytes] = []
         unreadable: list[str] = []
         size = 0
-        with open_source(
-            self.config.imagenet,
-            split=self.config.split,
-            kind=self.config.source_kind,
-            file_names=names,
-            cache_dir=self._cache_dir_root,
-        ) as catalog:
-            report = check_source(catalog, names, wnids, split=self.config.split)
-            report.check(allow_missing=self.config.allow_missing)
-            # Annotation order, whatever order the source keeps its files in.
-            for index, name in enumerate(names):
-                if name not in catalog:
-                    continue
-                data = catalog.read(name)
-                problem = image_problem(data)
-                if problem is not None:
-                    unreadable.append(f"{name} ({problem})")
-                    continue
-                rows.append(index)
-                images.append(data)
-                size += len(data)
-                if len(rows) >= self.IMAGE_BATCH or size >= self.IMAGE_BATCH_BYTES:
-                    yield rows[0], _with_images(table, rows, images)
-                    rows, images, size = [], [], 0
+        held, read = catalog.locations, catalog.read
+        # Annotation order, whatever order the source keeps its files in.
+        for index, name in enumerate(names):
+            if name not in held:
+                continue
+            data = read(name)
+            problem = image_problem(data)
+            if problem is not None:
+                unreadable.append(f"{name} ({problem})")
+                continue
+            rows.append(index)
+            images.append(data)
+            size += len(data)
+            if len(rows) >= self.IMAGE_BATCH or size >= self.IMAGE_BATCH_BYTES:
+                yield rows[0], _with_images(table, rows, images)
+                rows, images, size = [], [], 0
         if rows:
             yield rows[0], _with_images(table, rows, images)
         self.unreadable = tuple(unreadable)

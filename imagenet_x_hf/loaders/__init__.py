@@ -148,16 +148,19 @@ def detect_kind(source: str | os.PathLike) -> str:
         )
     subfolders, images, tars = 0, 0, []
     with os.scandir(path) as entries:
+        # one cheap test of the name per entry; a type is asked only of names that matter
         for entry in entries:
-            if entry.is_dir():
-                if WNID.fullmatch(entry.name):
-                    subfolders += 1
-            elif entry.name.endswith(".parquet"):
-                return "parquet"
-            elif entry.name.endswith(".tar"):
-                tars.append(entry.name)
-            elif is_image_name(entry.name):
-                images += 1
+            name = entry.name
+            if name.endswith((".parquet", ".tar")):
+                if entry.is_dir():
+                    continue
+                if name.endswith(".parquet"):
+                    return "parquet"
+                tars.append(name)
+            elif name.startswith("n") and WNID.fullmatch(name):
+                subfolders += entry.is_dir()
+            elif not images and is_image_name(name) and not entry.is_dir():
+                images = 1
     if tars:
         official = [t for t in tars if t.startswith("ILSVRC2012_img_")]
         if official:

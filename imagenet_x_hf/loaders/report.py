@@ -22,10 +22,13 @@ imagenet_x_hf.errors.SourceError: val (folder) lacks 1 of the 3 annotated valida
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from itertools import compress
 from pathlib import Path
 
 from imagenet_x_hf.errors import SourceError
@@ -129,20 +132,65 @@ class SourceReport:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()})
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the report as JSON, atomically."""
+    def save(self, path: str | os.PathLike, names: Sequence[str] | None = None) -> None:
+        """Write the report as JSON, atomically.
+
+        With ``names``, the annotated file names the report was checked against (in
+        order), and more than an eighth of them absent, the absent ones are written as
+        compressed flags over those names rather than one by one (a source holding a
+        tenth of ImageNet lacks 41,000); ``load`` reads them back given the same names.
+        """
+        data = self.to_dict()
+        many = names is not None and len(self.missing) > len(names) // 8
+        flags = _flags(self.missing, names) if many else None
+        if flags is not None:
+            data["missing"] = {"of_names": len(names), "flags": flags}
         path = Path(path)
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.to_dict()), encoding="utf-8")
+        tmp.write_text(json.dumps(data), encoding="utf-8")
         os.replace(tmp, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> SourceReport | None:
-        """The report saved at ``path``; None when there is none."""
+    def load(cls, path: str | os.PathLike, names: Sequence[str] | None = None) -> SourceReport | None:
+        """The report saved at ``path`` (with the ``names`` it was saved with); None when there is none."""
         try:
-            return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
-        except (OSError, ValueError, TypeError):
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            missing = data.get("missing")
+            if isinstance(missing, dict):
+                if names is None or missing["of_names"] != len(names):
+                    return None
+                data["missing"] = _flagged(missing["flags"], names)
+            return cls.from_dict(data)
+        except (OSError, ValueError, TypeError, KeyError, zlib.error):
             return None
+
+
+def _flags(chosen: Sequence[str], names: Sequence[str]) -> str | None:
+    """``chosen`` as one flag per name, compressed (text); None unless ``chosen`` keeps the order of ``names``.
+
+    >>> _flagged(_flags(["b", "d"], "abcd"), "abcd")
+    ['b', 'd']
+    >>> _flags(["d", "b"], "abcd") is None
+    True
+    """
+    flags = bytearray(len(names))
+    pending = iter(chosen)
+    want = next(pending, None)
+    for row, name in enumerate(names):
+        if name == want:
+            flags[row] = 1
+            want = next(pending, None)
+    if want is not None:
+        return None
+    return base64.b64encode(zlib.compress(bytes(flags))).decode("ascii")
+
+
+def _flagged(flags: str, names: Sequence[str]) -> list[str]:
+    """The names that ``_flags`` flagged."""
+    kept = zlib.decompress(base64.b64decode(flags, validate=True))
+    if len(kept) != len(names):
+        raise ValueError(f"{len(kept)} flags for {len(names)} names")
+    return list(compress(names, kept))
 
 
 def check_source(
@@ -153,13 +201,20 @@ def check_source(
     split: str,
 ) -> SourceReport:
     """Compare an indexed source with the annotated ``names`` (and their classes' ``wnids``)."""
+    if len(names) != len(wnids):
+        raise ValueError(f"{len(names)} file names but {len(wnids)} class ids")
     held = catalog.locations
     implied = catalog.wnids
-    mislabelled = [
-        f"{name} (source says {implied[name]}, annotations say {wnid})"
-        for name, wnid in zip(names, wnids, strict=True)
-        if implied.get(name, wnid) != wnid
-    ]
+    # only a source that implies classes (class folders, per-class tars, Hub suffixes) can disagree
+    mislabelled = (
+        [
+            f"{name} (source says {implied[name]}, annotations say {wnid})"
+            for name, wnid in zip(names, wnids, strict=True)
+            if implied.get(name, wnid) != wnid
+        ]
+        if implied
+        else []
+    )
     missing = [name for name in names if name not in held]
     return SourceReport(
         source=catalog.source,

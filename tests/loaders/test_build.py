@@ -200,3 +200,23 @@ def test_webdataset_shards_read_through_datasets_give_the_same_rows(
     assert via_hub.remove_columns("image").to_list() == dataset.remove_columns("image").to_list()
     raw = datasets.Image(decode=False)
     assert via_hub.cast_column("image", raw)["image"] == dataset.cast_column("image", raw)["image"]
+
+
+def test_a_build_indexes_its_source_once(sources, small_annotations, tmp_path, monkeypatch):
+    """load() hands the builder the index it checked the source with, instead of indexing again."""
+    import imagenet_x_hf.api
+    import imagenet_x_hf.imagenet_x
+
+    path, _ = sources["val_tar"]
+    opened = []
+    for module in (imagenet_x_hf.api, imagenet_x_hf.imagenet_x):
+        original = module.open_source
+        monkeypatch.setattr(
+            module, "open_source", lambda *a, _orig=original, **k: opened.append(a[0]) or _orig(*a, **k)
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = imagenet_x_hf.load(
+            "validation", path, annotations_dir=small_annotations, allow_missing=True, cache_dir=tmp_path
+        )
+    assert ds.num_rows > 0 and len(opened) == 1

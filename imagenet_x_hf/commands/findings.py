@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.settings import ERROR_TYPES, WHICH_FACTORS
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -27,13 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--which-factor",
-        choices=("top", "multi"),
+        choices=WHICH_FACTORS,
         default="top",
         help="the tables of each image's top factor or of every marked factor (default: top)",
     )
     p.add_argument(
         "--error-type",
-        choices=("class", "real_class", "metaclass"),
+        choices=ERROR_TYPES,
         default="class",
         help="the tables' error type (default: class)",
     )

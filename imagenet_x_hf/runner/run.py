@@ -81,8 +81,8 @@ def evaluate_model(
     options = RunOptions() if options is None else options
     if not isinstance(options, RunOptions):
         raise SettingsError(f"options must be a RunOptions, not {type(options).__name__}")
-    if dataset is None and options.imagenet is None:
-        raise ImageNetXError("no ImageNet source: pass --imagenet (a folder, tar, or Hub id of ImageNet)")
+    if dataset is None:
+        require_source(options)
     output = check_output_folder(output)
     own = accelerator is None
     accelerator = accelerator or make_accelerator()
@@ -156,12 +156,17 @@ def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerato
 MISSING_NAMES_RECORDED = 20
 
 
+def require_source(options: RunOptions) -> None:
+    """Refuse options without an ImageNet source, before any output folder or dataset work."""
+    if options.imagenet is None:
+        raise ImageNetXError("no ImageNet source: pass --imagenet (a folder, tar, or Hub id of ImageNet)")
+
+
 def load_dataset_for(options: RunOptions):
     """Every annotated image of the split with its image, prototypes included (the metric filters)."""
     from imagenet_x_hf import load
 
-    if options.imagenet is None:
-        raise ImageNetXError("no ImageNet source: pass --imagenet (a folder, tar, or Hub id of ImageNet)")
+    require_source(options)
     return load(
         options.split,
         imagenet=options.imagenet,

@@ -180,35 +180,19 @@ def _zoo_note(block: Any) -> str:
     return "the zoo block holds no per-factor entries"
 
 
-def compute_zoo_block(results: Mapping) -> Any:
-    """The zoo placement of ``results`` from ``imagenet_x_hf.zoo``; ``ImportError`` when it is absent.
-
-    This is the one place the report calls the zoo package.
-    """
-    from imagenet_x_hf.zoo import place
-
-    return place(results)
-
-
 def zoo_for(results: Mapping, *, lookup: bool = True) -> tuple[ZooBlock | None, str | None]:
     """``(block, None)`` when a zoo placement is available, else ``(None, why not)``.
 
-    ``results["zoo"]`` wins; otherwise, with ``lookup``, ``compute_zoo_block`` is tried.
-    An unavailable zoo is a note on the page, never an error: the report is still useful.
+    ``results["zoo"]`` wins; otherwise, with ``lookup``, ``imagenet_x_hf.zoo.zoo_block``
+    places the model (as the card does), or says why it cannot. An unavailable zoo is a
+    note on the page, never an error: the report is still useful.
     """
-    stored = results.get("zoo")
-    if stored is not None:
-        block = normalize_zoo(stored)
-        return (block, None) if block is not None else (None, _zoo_note(stored))
-    if not lookup:
-        return None, "not looked up (--no-zoo)"
-    try:
-        computed = compute_zoo_block(results)
-    except ImportError:
-        return None, "this installation has no zoo support (imagenet_x_hf.zoo)"
-    except ImageNetXError as err:
-        return None, str(err)
-    if computed is None:
-        return None, "the zoo gave no placement for these results"
-    block = normalize_zoo(computed)
-    return (block, None) if block is not None else (None, _zoo_note(computed))
+    data = results.get("zoo")
+    if data is None:
+        if not lookup:
+            return None, "not looked up (--no-zoo)"
+        from imagenet_x_hf.zoo import zoo_block
+
+        data = zoo_block(results)
+    block = normalize_zoo(data)
+    return (block, None) if block is not None else (None, _zoo_note(data))

@@ -112,10 +112,6 @@ def make_run(folder: Path) -> Path:
         table,
         model_name="synthetic-resnet50",
         run_info={"model": "synthetic-resnet50", "dataset": {"imagenet": None}},
-        split="validation",
-        which_factor="top",
-        error_type="class",
-        filter_prototypes=True,
     )
     return folder
 

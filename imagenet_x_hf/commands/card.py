@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -133,12 +133,13 @@ def run(args: argparse.Namespace) -> int:
         folder = path if path.is_dir() else path.parent
         check_scoring_flags([model], scoring_settings(args))
     else:
-        model = load_model_results(args.predictions, name=args.model_name, **scoring_options(args))
+        model = load_model_results(args.predictions, name=args.model_name, options=scoring_settings(args))
         folder = Path.cwd()
-    if "zoo" not in model.results and not args.no_zoo:
+    if model.results.zoo is None and not args.no_zoo:
         from imagenet_x_hf.zoo import zoo_block
 
-        model.results["zoo"] = zoo_block(model.results)  # a note instead when the tables cannot be had
+        # a note instead when the tables cannot be had
+        model.results = model.results.replace(zoo=zoo_block(model.results))
     card_path = Path(args.model_card) if args.model_card else folder / "model_card" / "README.md"
     hub = read_hub_card(args.repo_id, revision=args.revision, token=token) if args.repo_id else None
     kind, source = model.kind, model.source
@@ -150,9 +151,7 @@ def run(args: argparse.Namespace) -> int:
         model=model.name,
         base_content=hub.card if hub else None,
         chart=not args.no_chart,
-        reproduce=reproduce_commands(
-            kind=kind, source=source, results=model.results, run=model.run, model=model.name
-        ),
+        reproduce=reproduce_commands(kind=kind, source=source, results=model.results, model=model.name),
         template=args.template,
         dataset_id=args.dataset_id,
         keep_other_settings=args.keep_other_settings,

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -88,12 +88,11 @@ def run(args: argparse.Namespace) -> int:
         raise ZooError(f"cannot write a figure to {bad[0]!r}; give a .png or .svg path")
     inputs = with_examples(args.inputs, args, what="RUN_OR_PREDICTIONS")
     zoo = load_zoo(args.zoo_dir)
-    options = scoring_options(args)
+    options = scoring_settings(args)
     placements = []
     for path in inputs:
-        model = load_model_results(path, **options)
-        results = dict(model.results, model=model.name)
-        placements.append(place(results, zoo=zoo))
+        model = load_model_results(path, options=options)
+        placements.append(place(model.results.replace(model=model.name), zoo=zoo))
     report = {"models": placements}
     if args.plot:
         from imagenet_x_hf.zoo.plot import plot_placement, save_placement_figure

@@ -6,7 +6,7 @@ import argparse
 import json
 import shlex
 
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
 
 SOURCE_KINDS = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
 
@@ -127,7 +127,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _hint(args: argparse.Namespace, model) -> str:
     """The exact command that rebuilds this report with thumbnails."""
-    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    recorded = model.run.dataset.get("imagenet") if model.run else None
     source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
     words = ["imagenet-x", "report", args.run, "--imagenet", source]
     if args.compare:
@@ -143,7 +143,7 @@ def _hint(args: argparse.Namespace, model) -> str:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
-    from imagenet_x_hf.reports.inputs import SETTINGS, load_model_results
+    from imagenet_x_hf.reports.inputs import load_model_results
 
     if args.commit and not args.push:
         raise ResultsFileError("--commit only applies to an upload; add --push REPO_ID (or drop --commit)")
@@ -153,10 +153,9 @@ def run(args: argparse.Namespace) -> int:
 
         token = require_token()  # before any work: fail now if the upload could not happen
 
-    model = load_model_results(args.run, name=args.model_name, **scoring_options(args))
+    model = load_model_results(args.run, name=args.model_name, options=scoring_settings(args))
     # Predictions files given to --compare are scored with the main model's settings.
-    same = {k: model.results[k] for k in SETTINGS if model.results.get(k) is not None}
-    others = [load_model_results(path, **same) for path in args.compare]
+    others = [load_model_results(path, options=model.results.scoring) for path in args.compare]
     report = build_report(
         model,
         compare=others,

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from imagenet_x_hf.reports.model_index import (
     splice_eval_results,
 )
 from imagenet_x_hf.reports.section import find_section, render_section, splice_section
-from imagenet_x_hf.reports.summary import check_results, scoring_settings
+from imagenet_x_hf.results import Results
 
 CHART_NAME = "imagenet_x_error_ratios.png"
 COMMIT_MESSAGE = "Add ImageNet-X robustness section and eval results (imagenet-x card)"
@@ -69,7 +69,7 @@ def read_card(path: str | os.PathLike) -> str:
 
 def render_card(
     content: str,
-    results: Mapping,
+    results: Results,
     *,
     model: str,
     chart: str | None = CHART_NAME,
@@ -83,7 +83,8 @@ def render_card(
 
     >>> from imagenet_x_hf.schema import FACTORS
     >>> rows = {f: {"images": 10, "error_ratio": 1.0} for f in FACTORS}
-    >>> new, facts = render_card("# My model\\n", {"accuracy": 0.5, "images": 160, "factors": rows}, model="m")
+    >>> results = Results.from_dict({"accuracy": 0.5, "images": 160, "factors": rows})
+    >>> new, facts = render_card("# My model\\n", results, model="m")
     >>> new.startswith("---\\nmodel-index:") and "\\n---\\n# My model\\n\\n<!-- imagenet-x" in new
     True
     >>> facts["section"], facts["eval_results"], facts["other_eval_results"]
@@ -91,7 +92,6 @@ def render_card(
     """
     from huggingface_hub import ModelCard
 
-    results = check_results(results)
     match, data = parse_yaml_block(content, source=source)
     body_start = match.end() if match else 0
     body = content[body_start:]
@@ -184,7 +184,7 @@ def _write_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
 
 def update_model_card(
     card_path: str | os.PathLike,
-    results: Mapping,
+    results: Results,
     *,
     model: str | None = None,
     base_content: str | None = None,
@@ -214,8 +214,7 @@ def update_model_card(
     """
     card_path = Path(card_path)
     content = read_card(card_path) if base_content is None else base_content
-    results = check_results(results)
-    model = model or results.get("model") or card_path.parent.name or "model"
+    model = model or results.model or card_path.parent.name or "model"
     new_content, facts = render_card(
         content,
         results,
@@ -260,7 +259,7 @@ def update_model_card(
 
 
 def eval_results_text(
-    results: Mapping,
+    results: Results,
     *,
     dataset_id: str,
     existing: str | None,
@@ -269,7 +268,7 @@ def eval_results_text(
     date: str | None = None,
 ) -> str | None:
     """The new text of ``.eval_results/imagenet-x.yaml``, or None when the settings are not the benchmark's."""
-    if not hub_eval.benchmark_protocol(scoring_settings(results)):
+    if not hub_eval.benchmark_protocol(results.scoring):
         return None
     entries = hub_eval.eval_result_entries(
         results,

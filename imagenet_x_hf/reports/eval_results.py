@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from imagenet_x_hf.errors import ModelCardError
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS
 from imagenet_x_hf.settings import ScoringOptions
 
@@ -105,21 +106,21 @@ def eval_yaml_text() -> str:
 
 
 def eval_result_entries(
-    results: Mapping,
+    results: Results,
     *,
     dataset_id: str,
     date: str | None = None,
     source_url: str = PROJECT_URL,
     source_name: str = "imagenet-x-hf",
 ) -> list[dict[str, Any]]:
-    """The ``.eval_results`` entries of a RESULTS dict: accuracy and each factor's error ratio.
+    """The ``.eval_results`` entries of ``results``: accuracy and each factor's error ratio.
 
     Values are exactly those of ``results`` (no rounding). Factors without an error
     ratio are left out: the Hub needs a number. ``date`` defaults to today (UTC).
 
     >>> rows = {f: {"error_ratio": 1.5} for f in FACTORS}
-    >>> entries = eval_result_entries({"accuracy": 0.75, "factors": rows}, dataset_id="me/imagenet-x",
-    ...                               date="2026-01-02")
+    >>> results = Results.from_dict({"accuracy": 0.75, "images": 100, "factors": rows})
+    >>> entries = eval_result_entries(results, dataset_id="me/imagenet-x", date="2026-01-02")
     >>> entries[0]["dataset"], entries[0]["value"], entries[0]["date"], len(entries)
     ({'id': 'me/imagenet-x', 'task_id': 'accuracy'}, 0.75, '2026-01-02', 17)
     """
@@ -128,11 +129,11 @@ def eval_result_entries(
 
     date = date or datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     notes = (
-        f"{accuracy_name(results)} and error ratios; top factor, top-1 errors, prototypes excluded, "
+        f"{accuracy_name(results.scoring.error_type)} and error ratios; top factor, top-1 errors, prototypes excluded, "
         f"validation split; computed with imagenet-x-hf {__version__}"
     )
-    values = [(ACCURACY_TASK, results["accuracy"])]
-    values += [(factor_task(f), results["factors"][f].get("error_ratio")) for f in FACTORS]
+    values = [(ACCURACY_TASK, results.accuracy)]
+    values += [(factor_task(row.factor), row.error_ratio) for row in results.factors]
     return [
         {
             "dataset": {"id": dataset_id, "task_id": task},

@@ -10,9 +10,9 @@ Public API:
 - ``load_zoo(zoo_dir=None) -> Zoo``: ``Zoo.slice(which_factor, error_type)`` (numpy
   arrays) and ``Zoo.table()`` (one pyarrow table: model, group, model type, sweep
   settings, per-factor accuracy and error ratio, overall accuracy);
-- ``place(results) -> dict``: per factor, the expected ratio at the model's accuracy, the
+- ``place(results: Results) -> dict``: per factor, the expected ratio at the model's accuracy, the
   excess with its interval and the model's percentiles (:mod:`imagenet_x_hf.zoo.place`);
-- ``zoo_block(results) -> dict``: ``place`` or a note when the tables cannot be had;
+- ``zoo_block(results) -> Placement``: ``place`` or a note when the tables cannot be had;
 - ``example_predictions() -> list[Path]``: the four released prediction files;
 - ``adjustment_check(which_factor, error_type) -> dict``: fit quality per factor;
 - ``findings() -> dict`` and ``plot_placement(...)``: the paper's findings, the figure.

@@ -1,6 +1,6 @@
 """Where a model stands among the authors' zoo: expected ratio at its accuracy, excess, percentiles.
 
-``place(results)`` takes one model's results (the dict of
+``place(results)`` takes one model's ``Results`` (of
 ``imagenet_x_hf.metrics.score_predictions``, or a run's ``results.json``) and, per
 factor, compares its error ratio with the zoo's models scored the same way (same
 which_factor and error_type):
@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
 from statistics import NormalDist
 from typing import Any
 
 import numpy as np
 
+from imagenet_x_hf.results import Placement, Results
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError, derived_path, load_derived, save_derived
 from imagenet_x_hf.zoo.table import Zoo, ZooSlice, load_zoo
@@ -39,7 +39,6 @@ METHOD = (
     "across the zoo; band = local residual spread and fit error; excess interval = model interval "
     "and band combined in quadrature"
 )
-_WHICH = {"top", "multi"}
 
 
 class Reference:
@@ -106,25 +105,21 @@ def _none(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _check_results(results: Mapping) -> None:
-    if not isinstance(results, Mapping) or "factors" not in results or "accuracy" not in results:
+def _check_results(results: Results) -> None:
+    if not isinstance(results, Results):
         raise ZooError(
-            "place() needs one model's results: the dict of score_predictions or a run's results.json "
-            "(with 'accuracy' and 'factors')"
+            "place() needs one model's Results: those of score_predictions, or "
+            "Results.from_dict(a run's results.json)"
         )
-    if results.get("split", "validation") != "validation":
+    if results.scoring.split != "validation":
         raise ZooError(
-            f"the zoo's tables are for the validation split, these results are for {results.get('split')!r}; "
+            f"the zoo's tables are for the validation split, these results are for {results.scoring.split!r}; "
             "score validation predictions to place a model"
-        )
-    if results.get("which_factor", "top") not in _WHICH:
-        raise ZooError(
-            f"unknown which_factor {results.get('which_factor')!r} in the results; use 'top' or 'multi'"
         )
 
 
 def place(
-    results: Mapping,
+    results: Results,
     *,
     zoo: Zoo | None = None,
     zoo_dir: str | os.PathLike | None = None,
@@ -143,15 +138,16 @@ def place(
     """
     _check_results(results)
     zoo = zoo if zoo is not None else load_zoo(zoo_dir)
-    which, error_type = results.get("which_factor", "top"), results.get("error_type", "class")
+    scoring = results.scoring
+    which, error_type = scoring.which_factor, scoring.error_type
     ref = reference(zoo.slice(which, error_type))
-    accuracy = _number(results["accuracy"])
-    level = float(results.get("confidence_level", 0.95))
+    accuracy = _number(results.accuracy)
+    level = float(scoring.confidence_level)
     z = NormalDist().inv_cdf(0.5 + level / 2)
     notes = []
-    if not results.get("filter_prototypes", True):
+    if not scoring.filter_prototypes:
         notes.append("the model was scored with the prototype images, the zoo without them")
-    if results.get("error_type") == "real_class" and results.get("empty_real", "error") != "error":
+    if scoring.error_type == "real_class" and scoring.empty_real != "error":
         notes.append("the model excludes images without ReaL labels, the zoo counts them as errors")
     lo_acc, hi_acc = ref.trend.accuracy_range
     if math.isfinite(accuracy) and not lo_acc <= accuracy <= hi_acc:
@@ -166,10 +162,9 @@ def place(
     neighbours = ref.ratio_by_accuracy[lo:hi]
     factors = {}
     for k, f in enumerate(FACTORS):
-        d = results["factors"][f]
-        ratio = _number(d.get("error_ratio"))
-        low = _number(d.get("error_ratio_low", ratio))
-        high = _number(d.get("error_ratio_high", ratio))
+        d = results.factor(f)
+        ratio = _number(d.error_ratio)
+        low, high = _number(d.low), _number(d.high)
         excess = ratio - expected[k]
         half_band = z * band[k]
         own_low = ratio - low if math.isfinite(low) else 0.0
@@ -192,7 +187,7 @@ def place(
             "trend_r2": _none(ref.r2[k]),
         }
     return {
-        "model": results.get("model"),
+        "model": results.model,
         "accuracy": _none(accuracy),
         "accuracy_percentile": _percentile(ref.accuracy_sorted, accuracy),
         "which_factor": which,
@@ -219,14 +214,14 @@ def adjustment_check(
     return reference(zoo.slice(which_factor, error_type)).quality()
 
 
-def zoo_block(results: Mapping, *, zoo_dir: str | os.PathLike | None = None) -> dict:
+def zoo_block(results: Results, *, zoo_dir: str | os.PathLike | None = None) -> Placement:
     """The ``zoo`` block of a run's results.json: the placement, or a note saying why it is absent.
 
     Never raises for a missing zoo: offline without a cache or a local copy, the block
     says how to get the tables. Downloads only when online and the cache lacks them.
     """
     try:
-        return place(results, zoo_dir=zoo_dir)
+        return Placement.from_dict(place(results, zoo_dir=zoo_dir))
     except (ZooError, KeyError, TypeError, ValueError, OSError) as err:
         # a finished run must still write its results: the block says what went wrong instead
-        return {"skipped": True, "note": f"not placed among the ImageNet-X zoo: {err}"}
+        return Placement(skipped=True, note=f"not placed among the ImageNet-X zoo: {err}")

@@ -122,7 +122,7 @@ def test_comparison_pairs_the_models_and_shows_where_they_disagree(vit, resnet, 
 def _zoo(vit):
     block = {"models": 2497, "trend": "linear in logit accuracy", "factors": {}}
     for i, factor in enumerate(FACTORS):
-        ratio = vit.results["factors"][factor]["error_ratio"]
+        ratio = vit.results.factor(factor).error_ratio
         excess = (i - 7.5) / 20
         block["factors"][factor] = {
             "error_ratio": ratio,
@@ -138,8 +138,10 @@ def _zoo(vit):
 def test_a_zoo_block_in_the_results_is_rendered(vit, tmp_path):
     import dataclasses
 
-    results = dict(vit.results, zoo=_zoo(vit))
-    model = dataclasses.replace(vit, results=results)
+    from imagenet_x_hf.results import Placement
+
+    block = _zoo(vit)
+    model = dataclasses.replace(vit, results=vit.results.replace(zoo=Placement.from_dict(block)))
     page = build_report(model, per_factor=1, progress=False).html
     section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
     assert '<a href="#zoo">' in page and "Placement per factor" in section
@@ -147,7 +149,7 @@ def test_a_zoo_block_in_the_results_is_rendered(vit, tmp_path):
     rows = re.findall(r'<tr class="(\w+)"><th scope="row">([a-z ]+)</th>((?:<td>[^<]*</td>)+)</tr>', section)
     assert [r[1] for r in rows] == [f.replace("_", " ") for f in FACTORS]
     for (side, _, cells), factor in zip(rows, FACTORS, strict=True):
-        entry = results["zoo"]["factors"][factor]
+        entry = block["factors"][factor]
         values = re.findall(r"<td>([^<]*)</td>", cells)
         assert values[2] == f"{entry['excess']:+.2f}"
         assert (
@@ -166,7 +168,7 @@ def test_the_zoo_is_asked_when_the_results_have_no_block(vit, monkeypatch):
     from imagenet_x_hf.zoo import place
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
-    assert "zoo" not in vit.results
+    assert vit.results.zoo is None
     report = build_report(vit, per_factor=1, progress=False)
     assert report.zoo_shown
     page = report.html
@@ -184,12 +186,15 @@ def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
     monkeypatch.setenv("IMAGENET_X_ZOO", str(tmp_path / "no-zoo-here"))
     report = build_report(vit, per_factor=1, progress=False)
     assert not report.zoo_shown and "no-zoo-here" in html.unescape(report.html)
-    skipped = dataclasses.replace(vit, results=dict(vit.results, zoo={"note": "tables unavailable"}))
-    report = build_report(skipped, per_factor=1, progress=False)
+    from imagenet_x_hf.results import Placement, Results
+
+    skipped = Placement.from_dict({"skipped": True, "note": "tables unavailable"})
+    report = build_report(
+        dataclasses.replace(vit, results=vit.results.replace(zoo=skipped)), per_factor=1, progress=False
+    )
     assert "Not shown: tables unavailable." in report.html
-    broken = dataclasses.replace(vit, results=dict(vit.results, zoo={"factors": {"posture": {}}}))
-    with pytest.raises(ImageNetXError, match="unknown factor"):
-        build_report(broken, per_factor=1, progress=False)
+    with pytest.raises(ImageNetXError, match="unknown factors"):
+        Results.from_dict({**vit.results.to_dict(), "zoo": {"factors": {"posture": {}}}})
 
 
 def test_cli_writes_the_report_and_summarises_it(vit_csv, tmp_path, capsys):
@@ -224,7 +229,7 @@ def test_bad_options_are_one_line_errors(vit_csv, tmp_path, capsys, extra, messa
 def test_results_from_other_predictions_are_refused(vit, resnet_csv, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     (run / "predictions.csv").write_bytes(resnet_csv.read_bytes())
     assert main(["report", str(run), "-o", str(tmp_path / "r.html"), "--no-zoo"]) == 2
     assert "come from different runs" in capsys.readouterr().err
@@ -262,7 +267,9 @@ def test_the_gallery_follows_the_scoring_settings(vit_csv, tmp_path, capsys, opt
 def test_the_hint_names_the_runs_own_imagenet_copy(vit, vit_csv, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    results = dict(vit.results, run={"model": "org/vit", "dataset": {"imagenet": "/data/imagenet/val"}})
+    results = dict(
+        vit.results.to_dict(), run={"model": "org/vit", "dataset": {"imagenet": "/data/imagenet/val"}}
+    )
     (run / "results.json").write_text(json.dumps(results))
     (run / "predictions.csv").write_bytes(vit_csv.read_bytes())
     out = tmp_path / "r.html"

@@ -9,8 +9,10 @@ import warnings
 import pytest
 
 import imagenet_x_hf
-from imagenet_x_hf.metrics import Predictions, score_predictions
+from imagenet_x_hf.metrics import Predictions
 from imagenet_x_hf.testing import make_synthetic_imagenet
+
+from .conftest import score
 
 N_IMAGES = 29  # divides no batch size
 
@@ -37,9 +39,7 @@ def test_evaluator_with_the_metric_equals_scoring_by_file_name(tmp_path, model_d
 
     # the same pipeline, one image at a time, scored by file name
     top = [max(out, key=lambda o: o["score"])["label"] for out in pipe([row["image"] for row in data])]
-    expected = score_predictions(
-        Predictions.from_arrays(data["file_name"], [label_mapping[t] for t in top], name="vit")
-    )
+    expected = score(Predictions.from_arrays(data["file_name"], [label_mapping[t] for t in top], name="vit"))
     assert got["coverage"]["used"] == N_IMAGES == data.num_rows
     assert got["error_ratio"] == expected["error_ratio"]
     assert got["factors"] == expected["factors"]

@@ -42,13 +42,13 @@ def ours(card: ModelCard) -> list[EvalResult]:
     return [r for r in card.data.eval_results if r.dataset_type == "imagenet-x"]
 
 
-def assert_results_in_card(card: ModelCard, results: dict) -> None:
+def assert_results_in_card(card: ModelCard, results) -> None:
     mine = ours(card)
     assert len(mine) == 1 + len(FACTORS)  # every factor of the real files has images
     by_metric = {(r.metric_type, r.metric_config): r.metric_value for r in mine}
-    assert by_metric[("accuracy", None)] == results["accuracy"]
+    assert by_metric[("accuracy", None)] == results.accuracy
     for factor in FACTORS:
-        assert by_metric[("error_ratio", factor)] == results["factors"][factor]["error_ratio"]
+        assert by_metric[("error_ratio", factor)] == results.factor(factor).error_ratio
     assert {r.dataset_split for r in mine} == {"validation"}
     assert {r.dataset_config for r in mine} == {"default"}
 
@@ -78,11 +78,8 @@ def test_card_round_trip_keeps_everything_else(tmp_path, real_models):
     assert re.search(rf"!\[[^\]]+\]\({re.escape(CHART_NAME)}\)", text)
     chart1 = first.chart.read_bytes()
     assert first.chart == tmp_path / CHART_NAME and chart1[:8] == b"\x89PNG\r\n\x1a\n"
-    pose = vit.results["factors"]["pose"]
-    assert (
-        f"| pose | {pose['error_ratio']:.2f} | {pose['error_ratio_low']:.2f}–{pose['error_ratio_high']:.2f} |"
-        in text
-    )
+    pose = vit.results.factor("pose")
+    assert f"| pose | {pose.error_ratio:.2f} | {pose.low:.2f}–{pose.high:.2f} |" in text
     assert "imagenet-x card --predictions ViT.csv" in text
 
     # Text added after the section by hand survives; a run with other results replaces ours only.
@@ -149,14 +146,14 @@ def test_custom_template(tmp_path, vit):
     path = tmp_path / "README.md"
     update_model_card(path, vit.results, model="ViT", template=template, chart=False)
     text = path.read_text()
-    expected = ";".join(f"{f}={vit.results['factors'][f]['error_ratio']:.2f}" for f in FACTORS) + ";"
+    expected = ";".join(f"{f}={vit.results.factor(f).error_ratio:.2f}" for f in FACTORS) + ";"
     assert f"{START}\n### Robustness of ViT\n{expected}\n<!-- imagenet-x:robustness:end -->" in text
 
 
 def test_cli_card_from_a_run_directory(tmp_path, vit, capsys):
     run = tmp_path / "vit-run"
     run.mkdir()
-    payload = dict(vit.results, run={"model": "google/vit-base-patch16-224", "batch_size": 64})
+    payload = dict(vit.results.to_dict(), run={"model": "google/vit-base-patch16-224", "batch_size": 64})
     (run / "results.json").write_text(json.dumps(payload))
     assert main(["card", "--run", str(run), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -100,7 +100,7 @@ def test_malformed_yaml_through_the_cli(card, vit, capsys, tmp_path):
     card.write_bytes(bad)
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     err = run_cli(["card", "--run", str(run), "--model-card", str(card)], capsys)
     assert "imagenet-x card: error: the YAML block" in err and "fix the YAML" in err
     assert_untouched(card, bad)
@@ -119,7 +119,7 @@ def test_push_without_token(no_token, card, vit, capsys, tmp_path):
         require_token()
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     err = run_cli(
         ["card", "--run", str(run), "--model-card", str(card), "--repo-id", "me/model", "--push"], capsys
     )
@@ -130,7 +130,7 @@ def test_push_without_token(no_token, card, vit, capsys, tmp_path):
 def test_push_options_need_a_repo(card, vit, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     assert "need --repo-id" in run_cli(
         ["card", "--run", str(run), "--model-card", str(card), "--push"], capsys
     )

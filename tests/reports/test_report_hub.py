@@ -32,7 +32,7 @@ HUB_EVAL = "- dataset:\n    id: other/bench\n    task_id: main\n  value: 0.5\n"
 def run_dir(tmp_path, vit):
     run = tmp_path / "vit-run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     return run
 
 

@@ -121,7 +121,7 @@ def test_multi_then_top_leaves_one_set(vit, tmp_path, capsys):
     assert {r.metric_args["which_factor"] for r in mine} == {"top"}
     names = [r.metric_name for r in mine]
     assert len(set(names)) == len(names)
-    assert ours(loaded)[("error_ratio", "pose")] == vit.results["factors"]["pose"]["error_ratio"]
+    assert ours(loaded)[("error_ratio", "pose")] == vit.results.factor("pose").error_ratio
     text = card.read_text()
     assert "single most salient factor" in text and "every factor marked" not in text
     assert "replace the ImageNet-X results this card held before" in text
@@ -137,7 +137,7 @@ def test_multi_then_top_leaves_one_set(vit, tmp_path, capsys):
 def test_eval_results_file_carries_the_numbers_of_results_json(vit, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     assert main(["card", "--run", str(run), "--dataset-id", "me/imagenet-x", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     path = run / "model_card" / EVAL_RESULTS_FILE
@@ -178,7 +178,7 @@ def test_bad_numbers_are_one_line_errors_and_the_card_is_unchanged(vit, tmp_path
     card = tmp_path / "card" / "README.md"
     card.parent.mkdir()
     card.write_bytes(GOOD_CARD)
-    results = json.loads(json.dumps(vit.results))
+    results = vit.results.to_dict()
     mutate(results)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(results))

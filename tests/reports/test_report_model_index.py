@@ -6,8 +6,13 @@ import pytest
 import yaml
 from huggingface_hub import EvalResult, ModelCard
 
-from imagenet_x_hf.reports.card import render_card
+from imagenet_x_hf.reports.card import render_card as render
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
+
+
+def render_card(content: str, results: dict, **kwargs):
+    return render(content, Results.from_dict(results), **kwargs)
 
 
 def results_dict(accuracy: float) -> dict:
@@ -15,7 +20,7 @@ def results_dict(accuracy: float) -> dict:
         f: {
             "images": 100 + i,
             "correct": 50,
-            "accuracy": 0.5,
+            "accuracy": 50 / (100 + i),
             "error_ratio": 1 + i / 50,
             "error_ratio_low": 0.9 + i / 50,
         }

@@ -16,18 +16,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from imagenet_x_hf.reports.format import factor_label, format_interval, format_percent, format_ratio
 from imagenet_x_hf.reports.html import svg
 from imagenet_x_hf.reports.section import method_text
-from imagenet_x_hf.reports.summary import (
-    ACCURACY_NAMES,
-    factor_label,
-    factor_rows,
-    format_interval,
-    format_percent,
-    format_ratio,
-    summarize,
-)
+from imagenet_x_hf.reports.summary import ACCURACY_NAMES, summarize
+from imagenet_x_hf.results import Results, RunRecord
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
+from imagenet_x_hf.settings import ScoringOptions
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # Okabe & Ito, as the project's PNG charts
@@ -87,10 +82,10 @@ def heat(value: float | None) -> str:
     return f"background:rgba({rgb},{0.55 * abs(t):.2f})"
 
 
-def _factor_table(results: Mapping, gallery) -> list[dict[str, Any]]:
-    calibration = (results.get("calibration") or {}).get("factors") or {}
+def _factor_table(results: Results, gallery) -> list[dict[str, Any]]:
+    calibration = (results.calibration or {}).get("factors") or {}
     out = []
-    for row in factor_rows(results):
+    for row in results.factors:
         out.append(
             {
                 "factor": row.factor,
@@ -109,10 +104,9 @@ def _factor_table(results: Mapping, gallery) -> list[dict[str, Any]]:
     return out
 
 
-def _ratio_chart(results: Mapping, name: str) -> Markup:
-    rows = factor_rows(results)
-    level = results.get("confidence_level")
-    level_text = f"{100 * level:g}% " if isinstance(level, (int, float)) else ""
+def _ratio_chart(results: Results, name: str) -> Markup:
+    rows = results.factors
+    level_text = f"{100 * results.scoring.confidence_level:g}% "
     chart = svg.interval_chart(
         [
             svg.ChartRow(
@@ -177,8 +171,8 @@ def _zoo_chart(block, name: str) -> Markup:
     )
 
 
-def _metaclass_rows(results: Mapping) -> list[dict[str, Any]]:
-    breakdown = results.get("metaclass") or {}
+def _metaclass_rows(results: Results) -> list[dict[str, Any]]:
+    breakdown = results.metaclass or {}
     out = []
     for name in METACLASSES:
         entry = breakdown.get(name)
@@ -222,10 +216,10 @@ def _reliability(images, name: str) -> dict[str, Any] | None:
     return {"chart": Markup(chart), "bins": [b for b in bins if b.images]}
 
 
-def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[str, Any]:
+def _comparison_view(comparison, main_name: str, main_results: Results) -> dict[str, Any]:
     paired = comparison.paired
-    a_rows = {r.factor: r for r in factor_rows(main_results)}
-    b_rows = {r.factor: r for r in factor_rows(comparison.other_results)}
+    a_rows = {r.factor: r for r in main_results.factors}
+    b_rows = {r.factor: r for r in comparison.other_results.factors}
     table = []
     for factor in FACTORS:
         d = paired["factors"].get(factor) or {}
@@ -248,7 +242,7 @@ def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[
         )
     return {
         "other": comparison.other,
-        "other_accuracy": comparison.other_results.get("accuracy"),
+        "other_accuracy": comparison.other_results.accuracy,
         "images": paired.get("images"),
         "method": paired.get("interval_method"),
         "table": table,
@@ -260,7 +254,7 @@ def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[
 
 
 def _run_facts(model) -> list[tuple[str, str]]:
-    run = model.run or {}
+    run = model.run or RunRecord()
     facts = []
     for key, label in (
         ("model", "model"),
@@ -272,8 +266,8 @@ def _run_facts(model) -> list[tuple[str, str]]:
         ("device", "device"),
     ):
         if run.get(key):
-            facts.append((label, str(run[key])))
-    timing = run.get("timing") or {}
+            facts.append((label, str(run.get(key))))
+    timing = run.timing
     if timing.get("images_per_second"):
         facts.append(("speed", f"{timing['images_per_second']:,} images/s"))
     return facts
@@ -283,7 +277,7 @@ def render_page(
     *,
     model,
     images,
-    settings: Mapping[str, Any],
+    settings: ScoringOptions,
     gallery,
     comparisons: Sequence,
     thumbnails,
@@ -300,27 +294,26 @@ def render_page(
 
     results = model.results
     summary = summarize(results)
-    level = results.get("confidence_level")
     context = {
         "title": title or f"ImageNet-X report: {model.name}",
         "model": model.name,
         "results": results,
         "settings": settings,
-        "accuracy_name": ACCURACY_NAMES.get(settings["error_type"], "accuracy"),
-        "level": f"{100 * level:g}%" if isinstance(level, (int, float)) else "",
-        "interval_method": method_text(results.get("interval_method")),
+        "accuracy_name": ACCURACY_NAMES.get(settings.error_type, "accuracy"),
+        "level": f"{100 * results.scoring.confidence_level:g}%",
+        "interval_method": method_text(results.interval_method),
         "sentences": [emphasis(s) for s in summary.sentences],
         "ratio_chart": _ratio_chart(results, model.name),
         "factors": _factor_table(results, gallery),
         "colors": VERSUS_ONE,
-        "coverage": results.get("coverage") or {},
+        "coverage": results.coverage or {},
         "zoo": zoo_block,
         "zoo_chart": _zoo_chart(zoo_block, model.name) if zoo_block is not None else None,
         "zoo_note": zoo_note,
         "metaclass_rows": _metaclass_rows(results),
         "few_cell": FEW_IMAGES_CELL,
         "factor_names": FACTORS,
-        "calibration": results.get("calibration"),
+        "calibration": results.calibration,
         "reliability": _reliability(images, model.name),
         "comparisons": [_comparison_view(c, model.name, results) for c in comparisons],
         "gallery": gallery,

@@ -23,12 +23,13 @@ from imagenet_x_hf.reports.html.data import (
     check_agrees,
     paired_rows,
     scored_images,
-    settings_of,
 )
 from imagenet_x_hf.reports.html.sample import pick, sample_keys
 from imagenet_x_hf.reports.html.thumbnails import THUMBNAIL_SIZE, Thumbnail, Thumbnails
-from imagenet_x_hf.reports.inputs import SETTINGS, ModelResults, check_same_settings, unique_names
+from imagenet_x_hf.reports.inputs import ModelResults, check_same_settings, unique_names
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS, METACLASSES
+from imagenet_x_hf.settings import ScoringOptions
 
 PER_FACTOR = 12
 COMPARE_PER_FACTOR = 4
@@ -89,7 +90,7 @@ class Comparison:
     """The main model against one other: paired differences and the images they disagree on."""
 
     other: str
-    other_results: dict
+    other_results: Results
     paired: dict  # imagenet_x_hf.metrics.paired_comparison(main, other)
     gallery: Gallery
     a_only: int  # images the main model gets right and the other wrong
@@ -231,17 +232,16 @@ def _comparison(
     other: ModelResults,
     b: ScoredImages,
     *,
-    settings: Mapping[str, Any],
+    settings: ScoringOptions,
     per_factor: int,
     seed: int,
     index: int,
 ) -> Comparison:
     from imagenet_x_hf.metrics import paired_comparison
 
-    options = {k: main.results[k] for k in SETTINGS if main.results.get(k) is not None}
-    paired = paired_comparison(main.predictions(), other.predictions(), **options)
+    paired = paired_comparison(main.predictions(), other.predictions(), main.results.scoring)
     rows, ia, ib = paired_rows(a, b)
-    flags = ann.arrays.factors(settings["which_factor"]).dense(rows=rows)
+    flags = ann.arrays.factors(settings.which_factor).dense(rows=rows)
     a_right, b_right = a.correct[ia], b.correct[ib]
     disagree = np.flatnonzero(a_right != b_right)
     keys = _keys_for(ann, rows, seed, disagree)
@@ -284,7 +284,7 @@ def _check_count(name: str, value: int) -> int:
 
 def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html") -> str:
     """The command that rebuilds this report with thumbnails (the run's own ImageNet path if recorded)."""
-    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    recorded = model.run.dataset.get("imagenet") if model.run else None
     source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
     return f"imagenet-x report {model.source} --imagenet {source} -o {output}"
 
@@ -344,12 +344,12 @@ def build_report(
     models = [model, *compare]
     unique_names(models)
     check_same_settings(models)
-    settings = settings_of(model.results)
-    ann = _Annotations(settings["split"])
+    settings = model.results.scoring
+    ann = _Annotations(settings.split)
     main_images = scored_images(model, settings)
     check_agrees(main_images, model.results, source=str(model.source))
     gallery = _error_gallery(
-        ann, main_images, which_factor=settings["which_factor"], per_factor=per_factor, seed=seed
+        ann, main_images, which_factor=settings.which_factor, per_factor=per_factor, seed=seed
     )
     comparisons = []
     for i, other in enumerate(compare):
@@ -377,7 +377,7 @@ def build_report(
         thumbs = read_thumbnails(
             imagenet,
             {c.file_name for c in all_cards},
-            split=settings["split"],
+            split=settings.split,
             kind=source_kind,
             size=int(thumbnail_size),
             progress=progress,

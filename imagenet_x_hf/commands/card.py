@@ -104,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.commands.scoring import scoring_settings
+    from imagenet_x_hf.errors import ModelCardError
     from imagenet_x_hf.reports.card import push_card, read_hub_card, require_token, update_model_card
-    from imagenet_x_hf.reports.errors import ModelCardError
     from imagenet_x_hf.reports.inputs import (
         check_scoring_flags,
         load_model_results,

@@ -142,7 +142,7 @@ def _hint(args: argparse.Namespace, model) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagenet_x_hf.reports.errors import ResultsFileError
+    from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
     from imagenet_x_hf.reports.inputs import SETTINGS, load_all_model_results, load_model_results
 

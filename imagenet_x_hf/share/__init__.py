@@ -9,8 +9,9 @@
 The layout is described in :mod:`imagenet_x_hf.share.layout`.
 """
 
+from imagenet_x_hf.errors import PredictionsRepoError
 from imagenet_x_hf.share.export import ExportResult, export_predictions
-from imagenet_x_hf.share.layout import PredictionsRepoError, config_name
+from imagenet_x_hf.share.layout import config_name
 from imagenet_x_hf.share.read import (
     PredictionsRepo,
     SharedModel,

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.errors import PredictionsRepoError
 
 README = "README.md"
 MODELS_FILE = "models.parquet"
@@ -69,10 +69,6 @@ MODELS_SCHEMA = pa.schema(
 )
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
-class PredictionsRepoError(ImageNetXError):
-    """A predictions repository (folder or Hub dataset) cannot be written or read as asked."""
 
 
 def config_name(model: str) -> str:

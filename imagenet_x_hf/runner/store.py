@@ -31,7 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.errors import ImageNetXError, RunStateError
 from imagenet_x_hf.runner.faults import crash_point
 from imagenet_x_hf.settings import fingerprint as settings_fingerprint
 
@@ -50,10 +50,6 @@ SHARD_SCHEMA = pa.schema(
         ("top5_probabilities", pa.list_(pa.float32(), TOP_K)),
     ]
 )
-
-
-class RunStateError(ImageNetXError):
-    """The output directory holds something this run cannot continue from."""
 
 
 def fingerprint(settings: dict[str, Any]) -> str:

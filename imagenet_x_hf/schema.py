@@ -18,7 +18,7 @@ no other module of the package, so every layer can depend on it.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     import datasets
@@ -83,7 +83,8 @@ METACLASSES: tuple[str, ...] = (
     "other",
 )
 
-SPLITS: tuple[str, ...] = ("validation", "train")
+Split = Literal["validation", "train"]
+SPLITS: tuple[str, ...] = get_args(Split)
 NUM_CLASSES = 1000
 
 

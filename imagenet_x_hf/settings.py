@@ -1,9 +1,11 @@
-"""Settings as typed, frozen dataclasses: declared once, validated once, recorded whole.
+"""The settings of every command, as typed, frozen dataclasses: declared once, validated once,
+recorded whole.
 
-Each field carries its command-line form in its metadata (flag, help, choices), so the
-CLI is generated from the dataclass and cannot drift from it: defaults and choices live
-in one place. A settings object is checked when it is built, before any work starts,
-serialises to plain JSON (``to_dict``), and hashes to a stable fingerprint.
+Each field says what it takes by its type (a ``Literal`` lists the choices) and how it
+looks on the command line by ``option(...)`` (see ``imagenet_x_hf.fields``, which builds
+the CLI from these classes, and ``imagenet_x_hf.fingerprint``, which hashes them). A
+settings object is checked when it is built, before any work starts, and serialises to
+plain JSON (``to_dict``).
 
 >>> opts = ScoringOptions(which_factor="multi")
 >>> opts.which_factor, opts.error_type, opts.filter_prototypes
@@ -15,272 +17,41 @@ True
 >>> ScoringOptions(which_factor="both")
 Traceback (most recent call last):
 ...
-imagenet_x_hf.settings.SettingsError: which_factor must be one of 'top', 'multi', not 'both'
+imagenet_x_hf.errors.SettingsError: which_factor must be one of 'top', 'multi', not 'both'
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import hashlib
-import json
 import os
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args
 
-from imagenet_x_hf.errors import ImageNetXError
-from imagenet_x_hf.schema import SPLITS
+from imagenet_x_hf.errors import SettingsError as SettingsError
+from imagenet_x_hf.fields import add_arguments as add_arguments
+from imagenet_x_hf.fields import cli_args, flag_of, nested, option, settings_dict, validate_choices
+from imagenet_x_hf.fields import from_namespace as from_namespace
+from imagenet_x_hf.fingerprint import fingerprint as fingerprint
+from imagenet_x_hf.fingerprint import prediction_settings as prediction_settings
+from imagenet_x_hf.label_map import read_label_map
+from imagenet_x_hf.schema import Split
 
-T = TypeVar("T")
+WhichFactor = Literal["top", "multi"]
+ErrorType = Literal["class", "real_class", "metaclass"]
+EmptyReal = Literal["error", "exclude"]
+Adapter = Literal["auto", "transformers", "timm", "zero-shot"]
+Precision = Literal["auto", "fp32", "bf16", "fp16"]
+PreprocessingPath = Literal["auto", "fast", "reference"]
+ProcessorBackend = Literal["pil", "torchvision"]
 
-
-class SettingsError(ImageNetXError):
-    """A setting has a value it cannot take."""
-
-
-def option(
-    default: Any,
-    help: str,
-    *,
-    choices: tuple | None = None,
-    flag: str | None = None,
-    invert: str | None = None,
-    metavar: str | None = None,
-    cli: bool = True,
-    group: str | None = None,
-    type: Callable[[str], Any] | None = None,
-    repeat: bool = False,
-    default_text: str | None = None,
-    fingerprint: bool = True,
-) -> Any:
-    """A dataclass field with its command-line form.
-
-    Args:
-        default: the default value (also shown in ``--help``).
-        help: what the setting does, in words a newcomer understands (for a boolean: what
-            its flag does).
-        choices: the values it may take (checked by ``validate_choices`` and by argparse).
-        flag: the option's name (default: ``--`` + the field name with dashes).
-        invert: for a boolean that defaults to True, the name of the flag that turns it
-            off (``--keep-prototypes`` for ``filter_prototypes``).
-        metavar: how ``--help`` names the value.
-        cli: ``False`` keeps the field out of the command line.
-        group: the ``--help`` section the option is listed in (default: the title given
-            to ``add_arguments``).
-        type: how the command line's text becomes the value (default: from the default's
-            type; ``int`` or ``float`` for numbers, text otherwise).
-        repeat: the option may be given several times; the values form a tuple.
-        default_text: what ``--help`` says the default is, when the value alone does not
-            say it (``None`` meaning "chosen from the hardware").
-        fingerprint: ``False`` for a setting that changes no prediction (a resumed run
-            may change it freely); see ``prediction_settings``.
-    """
-    meta = {
-        "help": help,
-        "choices": choices,
-        "flag": flag,
-        "invert": invert,
-        "metavar": metavar,
-        "cli": cli,
-        "group": group,
-        "type": type,
-        "repeat": repeat,
-        "default_text": default_text,
-        "fingerprint": fingerprint,
-    }
-    return field(default=default, metadata=meta)
-
-
-def nested(cls: type, *, fingerprint: bool = True) -> Any:
-    """A field holding another settings dataclass; its options join the command line."""
-    return field(default_factory=cls, metadata={"nested": cls, "cli": True, "fingerprint": fingerprint})
-
-
-def _flag(f: dataclasses.Field) -> str:
-    meta = f.metadata
-    if meta.get("invert"):
-        return meta["invert"]
-    return meta.get("flag") or "--" + f.name.replace("_", "-")
-
-
-def _default(f: dataclasses.Field) -> Any:
-    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
-
-
-def _default_text(value: Any) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "on" if value else "off"
-    return str(value)
-
-
-def _value_type(f: dataclasses.Field, default: Any) -> Callable[[str], Any] | None:
-    if f.metadata.get("type"):
-        return f.metadata["type"]
-    annotation = str(f.type)
-    for name, kind in (("float", float), ("int", int)):
-        if isinstance(default, kind) and not isinstance(default, bool):
-            return kind
-        if default is None and re.match(rf"^{name}\b", annotation):
-            return kind
-    return None
-
-
-def validate_choices(obj: Any) -> None:
-    """Check every field that declares ``choices``; the error names the field and the allowed values."""
-    for f in dataclasses.fields(obj):
-        choices = f.metadata.get("choices")
-        value = getattr(obj, f.name)
-        if choices and value is not None and value not in choices:
-            allowed = ", ".join(repr(c) for c in choices)
-            raise SettingsError(f"{f.name} must be one of {allowed}, not {value!r}")
-
-
-def add_arguments(
-    parser: argparse.ArgumentParser,
-    cls: type,
-    title: str,
-    *,
-    exclude: tuple[str, ...] = (),
-    groups: dict[str, argparse._ArgumentGroup] | None = None,
-) -> argparse._ArgumentGroup:
-    """Add one option per CLI field of dataclass ``cls`` (and of the dataclasses it nests) to ``parser``.
-
-    Options go into the ``--help`` section their field names (``option(group=...)``), else
-    into one named ``title``; ``groups`` holds sections already made (shared across calls,
-    so several dataclasses can fill one section). Help texts end in "(default: ...)", taken
-    from the dataclass itself. Returns the ``title`` section.
-    """
-    groups = {} if groups is None else groups
-
-    def section(name: str) -> argparse._ArgumentGroup:
-        if name not in groups:
-            groups[name] = parser.add_argument_group(name)
-        return groups[name]
-
-    default_group = section(title)
-    for f in dataclasses.fields(cls):
-        meta = f.metadata
-        if not meta.get("cli", False) or f.name in exclude:
-            continue
-        if meta.get("nested"):
-            add_arguments(parser, meta["nested"], title, exclude=exclude, groups=groups)
-            continue
-        default = _default(f)
-        kwargs: dict[str, Any] = {"dest": f.name}
-        shown = meta.get("default_text")
-        if isinstance(default, bool):
-            # the flag switches away from the default; its help says what the flag does
-            action = "store_false" if meta.get("invert") else "store_true"
-            kwargs.update(action=action, default=default)
-            text = f"{meta['help']} (default: {shown or 'off'})"
-        elif "bool" in str(f.type) and default is None:
-            # on, off, or None: chosen at run time (--x / --no-x)
-            kwargs.update(action=argparse.BooleanOptionalAction, default=None)
-            text = f"{meta['help']} (default: {shown or 'automatic'})"
-        else:
-            kwargs["default"] = default
-            if meta.get("choices"):
-                kwargs["choices"] = meta["choices"]
-            else:
-                kind = _value_type(f, default)
-                if kind is not None:
-                    kwargs["type"] = kind
-            if meta.get("repeat"):
-                kwargs["action"] = "append"
-            if meta.get("metavar"):
-                kwargs["metavar"] = meta["metavar"]
-            text = f"{meta['help']} (default: {shown or _default_text(default)})"
-        kwargs["help"] = text.replace("%", "%%")
-        (section(meta["group"]) if meta.get("group") else default_group).add_argument(_flag(f), **kwargs)
-    return default_group
-
-
-def from_namespace(cls: type[T], args: argparse.Namespace, **overrides: Any) -> T:
-    """Build ``cls`` from the parsed options that ``add_arguments`` declared (plus ``overrides``).
-
-    Nested settings dataclasses are built from the same namespace.
-    """
-    values: dict[str, Any] = {}
-    for f in dataclasses.fields(cls):
-        if f.metadata.get("nested"):
-            values[f.name] = from_namespace(f.metadata["nested"], args)
-        elif hasattr(args, f.name):
-            values[f.name] = getattr(args, f.name)
-    values.update(overrides)
-    return cls(**values)
-
-
-def cli_args(obj: Any) -> list[str]:
-    """The command-line options that rebuild ``obj``: only the settings that differ from the defaults."""
-    out: list[str] = []
-    for f in dataclasses.fields(obj):
-        meta = f.metadata
-        if not meta.get("cli", False):
-            continue
-        value = getattr(obj, f.name)
-        if meta.get("nested"):
-            out += cli_args(value)
-            continue
-        default = _default(f)
-        if value == default:
-            continue
-        if isinstance(default, bool):
-            out.append(_flag(f))
-        elif default is None and isinstance(value, bool):
-            out.append(_flag(f) if value else "--no-" + _flag(f)[2:])
-        elif meta.get("repeat"):
-            for item in value:
-                out += [_flag(f), str(item)]
-        else:
-            out += [_flag(f), str(value)]
-    return out
-
-
-def prediction_settings(obj: Any) -> dict[str, Any]:
-    """The settings of ``obj`` that can change a prediction, as JSON-ready data (fields with
-    ``fingerprint=False`` left out, nested dataclasses included)."""
-    out: dict[str, Any] = {}
-    for f in dataclasses.fields(obj):
-        if not f.metadata.get("fingerprint", True):
-            continue
-        value = getattr(obj, f.name)
-        out[f.name] = prediction_settings(value) if dataclasses.is_dataclass(value) else _plain(value)
-    return out
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready: tuples become lists, mapping keys text (sorted)."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if dataclasses.is_dataclass(value):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    return value
-
-
-def settings_dict(obj: Any) -> dict[str, Any]:
-    """Every field of settings dataclass ``obj`` (nested ones too), JSON-ready."""
-    return _plain(obj)
-
-
-def fingerprint(data: Any) -> str:
-    """A stable sha256 of JSON-ready ``data`` (keys sorted), as hex.
-
-    >>> fingerprint({"a": 1, "b": [2]}) == fingerprint({"b": [2], "a": 1})
-    True
-    """
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-WHICH_FACTORS = ("top", "multi")
-ERROR_TYPES = ("class", "real_class", "metaclass")
-EMPTY_REAL = ("error", "exclude")
+WHICH_FACTORS: tuple[str, ...] = get_args(WhichFactor)
+ERROR_TYPES: tuple[str, ...] = get_args(ErrorType)
+EMPTY_REAL: tuple[str, ...] = get_args(EmptyReal)
+ADAPTERS: tuple[str, ...] = get_args(Adapter)
+PRECISIONS: tuple[str, ...] = get_args(Precision)
+PREPROCESSING_PATHS: tuple[str, ...] = get_args(PreprocessingPath)
+PROCESSOR_BACKENDS: tuple[str, ...] = get_args(ProcessorBackend)
 
 
 @dataclass(frozen=True)
@@ -290,28 +61,24 @@ class ScoringOptions:
     The defaults are the authors' toolkit's, so that first numbers are the paper's.
     """
 
-    split: str = option("validation", "the annotated split the predictions are for", choices=SPLITS)
-    which_factor: str = option(
-        "top",
-        "top: each image's most salient factor; multi: every factor marked",
-        choices=WHICH_FACTORS,
+    split: Split = option("validation", "the annotated split the predictions are for")
+    which_factor: WhichFactor = option(
+        "top", "top: each image's most salient factor; multi: every factor marked"
     )
-    error_type: str = option(
+    error_type: ErrorType = option(
         "class",
         "class: top-1; real_class: prediction in the ImageNet-ReaL set; "
         "metaclass: predicted metaclass is the true one",
-        choices=ERROR_TYPES,
     )
     filter_prototypes: bool = option(
         True,
         "score the annotators' prototype images too (the paper leaves them out)",
         invert="--keep-prototypes",
     )
-    empty_real: str = option(
+    empty_real: EmptyReal = option(
         "error",
         "with real_class, images without ReaL labels count as errors (the toolkit) "
         "or are excluded (the ReaL protocol)",
-        choices=EMPTY_REAL,
     )
     confidence_level: float = option(
         0.95, "level of the error-ratio intervals", flag="--confidence-level", metavar="LEVEL"
@@ -359,22 +126,12 @@ class ScoringOptions:
         return self.to_dict()
 
 
-ADAPTERS = ("auto", "transformers", "timm", "zero-shot")
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-PREPROCESSING_PATHS = ("auto", "fast", "reference")
-PROCESSOR_BACKENDS = ("pil", "torchvision")
-
-
 def _positive(name: str, value: Any, *, allow_none: bool = False, minimum: int = 1) -> None:
     if value is None and allow_none:
         return
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         need = "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
         raise SettingsError(f"{name} must be {need}, not {value!r}")
-
-
-def _flag_of(cls: type, name: str) -> str:
-    return _flag(next(f for f in dataclasses.fields(cls) if f.name == name))
 
 
 @dataclass(frozen=True)
@@ -421,10 +178,9 @@ class LoadOptions:
         default_text="7 CLIP templates",
         type=str,
     )
-    processor_backend: str | None = option(
+    processor_backend: ProcessorBackend | None = option(
         None,
         "transformers image-processor backend to follow",
-        choices=PROCESSOR_BACKENDS,
         group="speed and numerics",
         default_text="transformers' choice",
     )
@@ -447,8 +203,6 @@ class LoadOptions:
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if isinstance(self.label_map, (str, os.PathLike)):
-            from imagenet_x_hf.runner.labels import read_label_map
-
             path = self.label_map
             object.__setattr__(self, "label_map", read_label_map(path))
             object.__setattr__(self, "label_map_file", str(path))
@@ -478,7 +232,7 @@ class RunOptions:
     >>> RunOptions(num_workers=-1)
     Traceback (most recent call last):
     ...
-    imagenet_x_hf.settings.SettingsError: --workers must be a whole number >= 0, not -1
+    imagenet_x_hf.errors.SettingsError: --workers must be a whole number >= 0, not -1
     """
 
     imagenet: str | None = option(
@@ -509,25 +263,22 @@ class RunOptions:
         group="data",
         fingerprint=False,
     )
-    adapter: str = option(
+    adapter: Adapter = option(
         "auto",
         "how to load the model; auto: timm for timm saves, zero-shot for CLIP-style dual encoders, "
         "transformers otherwise",
-        choices=ADAPTERS,
         group="model",
     )
     load: LoadOptions = nested(LoadOptions)
-    preprocessing: str = option(
+    preprocessing: PreprocessingPath = option(
         "auto",
         "fast: decode+resize in workers, normalise on the device; reference: the model's own "
         "transform per image; auto: fast when it reproduces the reference on probe images",
-        choices=PREPROCESSING_PATHS,
         group="speed and numerics",
     )
-    precision: str = option(
+    precision: Precision = option(
         "auto",
         "autocast precision; auto: bf16 (or fp16) on GPU, fp32 on CPU",
-        choices=PRECISIONS,
         group="speed and numerics",
     )
     batch_size: int | None = option(
@@ -576,9 +327,9 @@ class RunOptions:
                 f"scoring must be a ScoringOptions (e.g. ScoringOptions(which_factor='multi')), "
                 f"not {type(self.scoring).__name__}"
             )
-        _positive(_flag_of(RunOptions, "batch_size"), self.batch_size, allow_none=True)
-        _positive(_flag_of(RunOptions, "num_workers"), self.num_workers, allow_none=True, minimum=0)
-        _positive(_flag_of(RunOptions, "shard_size"), self.shard_size)
+        _positive(flag_of(RunOptions, "batch_size"), self.batch_size, allow_none=True)
+        _positive(flag_of(RunOptions, "num_workers"), self.num_workers, allow_none=True, minimum=0)
+        _positive(flag_of(RunOptions, "shard_size"), self.shard_size)
         for name in ("allow_missing", "rebuild", "compile", "overwrite", "progress"):
             if not isinstance(getattr(self, name), bool):
                 raise SettingsError(f"{name} must be True or False, not {getattr(self, name)!r}")
@@ -601,36 +352,3 @@ class RunOptions:
     def cli_args(self) -> list[str]:
         """The ``imagenet-x evaluate`` options that reproduce these settings (defaults left out)."""
         return cli_args(self)
-
-
-def _with_scoring_shortcuts(cls: type) -> type:
-    """Let ``RunOptions(which_factor="multi")`` mean ``RunOptions(scoring=ScoringOptions(which_factor="multi"))``,
-    and make an unknown keyword a ``SettingsError`` that lists the known ones.
-
-    >>> RunOptions(which_factor="multi").scoring.which_factor
-    'multi'
-    >>> RunOptions(which_factor="both")
-    Traceback (most recent call last):
-    ...
-    imagenet_x_hf.settings.SettingsError: which_factor must be one of 'top', 'multi', not 'both'
-    """
-    init = cls.__init__
-    own = {f.name for f in dataclasses.fields(cls)}
-    scoring = {f.name for f in dataclasses.fields(ScoringOptions)}
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        unknown = sorted(set(kwargs) - own - scoring)
-        if unknown:
-            raise SettingsError(f"unknown run settings {unknown}; known: {sorted(own | scoring)}")
-        moved = {k: kwargs.pop(k) for k in sorted(set(kwargs) & scoring)}
-        base = kwargs.get("scoring", ScoringOptions())
-        if moved and isinstance(base, ScoringOptions):
-            kwargs["scoring"] = dataclasses.replace(base, **moved)
-        init(self, *args, **kwargs)
-
-    __init__.__doc__ = init.__doc__
-    cls.__init__ = __init__
-    return cls
-
-
-_with_scoring_shortcuts(RunOptions)

@@ -375,3 +375,14 @@ def tiny_vit_run(model_dirs):
         return out
 
     return run
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """A Chromium for the browser tests, found or installed (imagenet_x_hf.browser); a failure, never a skip."""
+    from imagenet_x_hf.browser import BrowserSetupError, chromium_for_tests
+
+    try:
+        return chromium_for_tests()
+    except BrowserSetupError as err:
+        pytest.fail(str(err), pytrace=False)

@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--predictions",
         metavar="FILE",
-        help="a predictions file (CSV 'file_name,predicted_class[,predicted_probability]' or Parquet), "
-        "scored here (default: none)",
+        help="a predictions file (CSV 'file_name,predicted_class[,predicted_probability]' or Parquet), or one "
+        "model of a predictions repository (DIR/MODEL, hf://datasets/ORG/REPO/MODEL), scored here (default: none)",
     )
     add_examples_option(src, single=True)
     card = p.add_argument_group("Model card")
@@ -104,8 +104,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.commands.scoring import scoring_settings
+    from imagenet_x_hf.errors import ModelCardError
     from imagenet_x_hf.reports.card import push_card, read_hub_card, require_token, update_model_card
-    from imagenet_x_hf.reports.errors import ModelCardError
     from imagenet_x_hf.reports.inputs import (
         check_scoring_flags,
         load_model_results,

@@ -4,9 +4,9 @@ Everything here reads the RESULTS dict of ``imagenet_x_hf.metrics.score_predicti
 (or a run's ``results.json``). matplotlib is imported only when a chart is drawn.
 """
 
+from imagenet_x_hf.errors import HubAuthError, ModelCardError, ResultsFileError
 from imagenet_x_hf.reports.card import CardUpdate, download_card, push_card, render_card, update_model_card
 from imagenet_x_hf.reports.compare import compare_models, format_comparison
-from imagenet_x_hf.reports.errors import HubAuthError, ModelCardError, ResultsFileError
 from imagenet_x_hf.reports.inputs import ModelResults, load_model_results, read_run, score_file
 from imagenet_x_hf.reports.plots import plot_comparison, plot_error_ratios, save_figure
 from imagenet_x_hf.reports.section import render_section

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from imagenet_x_hf.errors import HubAuthError, ModelCardError
 from imagenet_x_hf.reports import eval_results as hub_eval
-from imagenet_x_hf.reports.errors import HubAuthError, ModelCardError
 from imagenet_x_hf.reports.model_index import (
     DATASET_ID,
     build_model_index,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.inputs import SETTINGS, ModelResults, check_same_settings, unique_names
 from imagenet_x_hf.reports.summary import (
     factor_label,

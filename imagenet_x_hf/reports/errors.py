@@ -1,17 +1,7 @@
-"""Errors of the reports: each names what is wrong with the input and how to fix it."""
+"""The reports' errors; they live in ``imagenet_x_hf.errors`` and are importable from here too."""
 
 from __future__ import annotations
 
-from imagenet_x_hf.errors import ImageNetXError
-
-
-class ResultsFileError(ImageNetXError):
-    """A run directory, results file or predictions file cannot be used for a report."""
-
-
-class ModelCardError(ImageNetXError):
-    """A model card cannot be updated safely (its YAML or its section markers are damaged)."""
-
-
-class HubAuthError(ImageNetXError):
-    """A Hub upload was asked for but no token with write access is available."""
+from imagenet_x_hf.errors import HubAuthError as HubAuthError
+from imagenet_x_hf.errors import ModelCardError as ModelCardError
+from imagenet_x_hf.errors import ResultsFileError as ResultsFileError

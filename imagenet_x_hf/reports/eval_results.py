@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.errors import ModelCardError
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS
 from imagenet_x_hf.settings import ScoringOptions
 

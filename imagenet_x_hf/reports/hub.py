@@ -17,11 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from imagenet_x_hf.errors import ImageNetXError
-
-
-class HubUploadError(ImageNetXError):
-    """An upload to the Hub failed or would overwrite changes made since the files were read."""
+from imagenet_x_hf.errors import HubUploadError
 
 
 def _url_prefix(repo_type: str) -> str:

@@ -25,7 +25,7 @@ from huggingface_hub.repocard import REGEX_YAML_BLOCK
 from huggingface_hub.repocard_data import eval_results_to_model_index, model_index_to_eval_results
 from huggingface_hub.utils import yaml_dump
 
-from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.errors import ModelCardError
 from imagenet_x_hf.reports.yaml_splice import key_span, replace_key, replace_list_items
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.settings import ScoringOptions

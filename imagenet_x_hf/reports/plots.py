@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.summary import factor_label, factor_rows, format_percent
 from imagenet_x_hf.schema import FACTORS
 

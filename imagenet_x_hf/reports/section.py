@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from imagenet_x_hf.reports.errors import ModelCardError
+from imagenet_x_hf.errors import ModelCardError
 from imagenet_x_hf.reports.summary import (
     factor_rows,
     format_interval,

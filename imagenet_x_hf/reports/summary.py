@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS
 
 # Factors carried by fewer images than this get a note that their interval is wide.
@@ -146,12 +146,12 @@ def check_results(results: Any, *, source: str = "the results") -> dict:
     >>> check_results({"accuracy": 0.5})
     Traceback (most recent call last):
     ...
-    imagenet_x_hf.reports.errors.ResultsFileError: the results is not an ImageNet-X results dict: it lacks 'images', 'factors'; produce it with 'imagenet-x score' or 'imagenet-x evaluate'
+    imagenet_x_hf.errors.ResultsFileError: the results is not an ImageNet-X results dict: it lacks 'images', 'factors'; produce it with 'imagenet-x score' or 'imagenet-x evaluate'
     >>> rows = {f: {"images": 1, "error_ratio": 1.0} for f in FACTORS}
     >>> check_results({"accuracy": "high", "images": 3, "factors": rows})
     Traceback (most recent call last):
     ...
-    imagenet_x_hf.reports.errors.ResultsFileError: the results: 'accuracy' is 'high', not a number >= 0 and <= 1; the file is damaged or was not written by imagenet-x: rescore the predictions with 'imagenet-x score --json' or rerun 'imagenet-x evaluate'
+    imagenet_x_hf.errors.ResultsFileError: the results: 'accuracy' is 'high', not a number >= 0 and <= 1; the file is damaged or was not written by imagenet-x: rescore the predictions with 'imagenet-x score --json' or rerun 'imagenet-x evaluate'
     """
     if not isinstance(results, Mapping):
         raise ResultsFileError(

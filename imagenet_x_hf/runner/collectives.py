@@ -14,13 +14,9 @@ from typing import Any, TypeVar
 
 import torch
 
-from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.errors import RunnerError
 
 T = TypeVar("T")
-
-
-class RunnerError(ImageNetXError):
-    """A run failed (on this process or another one)."""
 
 
 def _has_accelerator_device() -> bool:

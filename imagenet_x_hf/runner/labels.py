@@ -16,18 +16,16 @@ torch.Size([1, 1000])
 
 from __future__ import annotations
 
-import json
-import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
 from imagenet_x_hf.errors import LabelSpaceError
+from imagenet_x_hf.label_map import read_label_map as read_label_map
 
 NUM_IMAGENET = 1000
 # Share of the 1000 positions whose model label must name the ImageNet class there.
@@ -195,41 +193,3 @@ def _mapped(num_classes: int, label_map: Mapping[int, int], *, model: str) -> La
     target = np.array([v for _, v in pairs], dtype=np.int64)
     check = f"user label map: {len(pairs)} model outputs onto {np.unique(target).size} ImageNet classes"
     return LabelSpace("mapped", num_classes, check, source, target)
-
-
-def read_label_map(path: str | os.PathLike) -> dict[int, int]:
-    """Read a label map: a JSON object ``{"model index": ImageNet index or WordNet id}``.
-
-    >>> import json, tempfile, pathlib
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "map.json"
-    >>> _ = p.write_text(json.dumps({"0": 5, "1": "n01440764"}))
-    >>> read_label_map(p)
-    {0: 5, 1: 0}
-    """
-    try:
-        raw = json.loads(Path(path).read_text(encoding="utf-8"))
-    except OSError as err:
-        raise LabelSpaceError(f"cannot read the label map {path}: {err}") from err
-    except json.JSONDecodeError as err:
-        raise LabelSpaceError(
-            f'the label map {path} is not valid JSON ({err}); write an object like {{"0": 5}}'
-        ) from err
-    if not isinstance(raw, dict):
-        raise LabelSpaceError(f'the label map {path} must be a JSON object {{"model index": ImageNet index}}')
-    _, wnids = _imagenet_names()
-    by_wnid = {w: i for i, w in enumerate(wnids)}
-    out: dict[int, int] = {}
-    for key, value in raw.items():
-        try:
-            src = int(key)
-        except ValueError:
-            raise LabelSpaceError(f"label map key {key!r} is not a model output index (an integer)") from None
-        if isinstance(value, str) and value in by_wnid:
-            out[src] = by_wnid[value]
-        elif isinstance(value, int) and not isinstance(value, bool):
-            out[src] = value
-        else:
-            raise LabelSpaceError(
-                f"label map value {value!r} (for key {key!r}) is neither an ImageNet index nor a WordNet id"
-            )
-    return out

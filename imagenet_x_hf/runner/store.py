@@ -34,9 +34,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.errors import ImageNetXError, RunStateError
+from imagenet_x_hf.fingerprint import fingerprint
 from imagenet_x_hf.runner.faults import crash_point
-from imagenet_x_hf.settings import fingerprint
 
 MANIFEST = "run.json"
 INVOCATIONS = "invocations.json"
@@ -58,10 +58,6 @@ SHARD_SCHEMA = pa.schema(
         ("top5_probabilities", pa.list_(pa.float32(), TOP_K)),
     ]
 )
-
-
-class RunStateError(ImageNetXError):
-    """The output directory holds something this run cannot continue from."""
 
 
 def check_output_folder(output: str | os.PathLike) -> Path:

@@ -29,7 +29,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.errors import ZooError
 from imagenet_x_hf.zoo.hashes import SHA256
 
 COMMIT = "6403d41a5cc435543a63060e336bc2452e3ad223"
@@ -56,10 +56,6 @@ ENV_CACHE = "IMAGENET_X_ZOO_CACHE"
 ENV_URL = "IMAGENET_X_ZOO_URL"
 _TIMEOUT_S = 30
 _TRUE = {"1", "true", "yes", "on"}
-
-
-class ZooError(ImageNetXError):
-    """The authors' released tables cannot be had, or a file of them is damaged."""
 
 
 def relative_path(which_factor: str, error_type: str, group: str) -> str:

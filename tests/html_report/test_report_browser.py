@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,6 @@ from imagenet_x_hf.cli import main
 from imagenet_x_hf.schema import FACTORS
 
 N_IMAGES = 150
-CHROMIUM = os.environ.get("IMAGENET_X_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 SHOTS = Path(os.environ.get("IMAGENET_X_SCREENSHOTS", "/tmp/imagenet-x-report-screenshots"))
 WIDTHS = {"desktop": 1280, "phone": 390}
 
@@ -87,16 +85,11 @@ def report(tmp_path_factory, tiny_vit_run) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).is_file():
-        pytest.fail(
-            f"no chromium at {CHROMIUM}: install Debian's chromium ('apt-get install -y chromium', as .ci/run "
-            "does) or point IMAGENET_X_CHROMIUM at a Chromium binary"
-        )
+def browser(chromium):
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         yield browser
         browser.close()
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from imagenet_x_hf.cli import main
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.html import build_report, write_report
 from imagenet_x_hf.schema import CLASS_NAMES, FACTORS
 

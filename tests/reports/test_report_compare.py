@@ -8,8 +8,8 @@ import re
 import pytest
 
 from imagenet_x_hf.cli import main
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.compare import compare_models, format_comparison
-from imagenet_x_hf.reports.errors import ResultsFileError
 from imagenet_x_hf.reports.inputs import load_model_results
 from imagenet_x_hf.schema import FACTORS
 

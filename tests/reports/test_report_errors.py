@@ -8,10 +8,9 @@ import huggingface_hub
 import pytest
 
 from imagenet_x_hf.cli import main
-from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.errors import HubAuthError, ImageNetXError, ModelCardError, ResultsFileError
 from imagenet_x_hf.reports import card as card_module
 from imagenet_x_hf.reports.card import CHART_NAME, require_token, update_model_card
-from imagenet_x_hf.reports.errors import HubAuthError, ModelCardError, ResultsFileError
 from imagenet_x_hf.reports.inputs import load_model_results, read_run
 
 GOOD_CARD = b"---\nlicense: mit\n---\n# Model\n\nText.\n"

@@ -18,8 +18,8 @@ from huggingface_hub import Discussion, ModelCard
 from huggingface_hub.errors import RemoteEntryNotFoundError
 
 from imagenet_x_hf.cli import main
+from imagenet_x_hf.errors import ModelCardError
 from imagenet_x_hf.reports.card import CHART_NAME, COMMIT_MESSAGE, download_card
-from imagenet_x_hf.reports.errors import ModelCardError
 from imagenet_x_hf.reports.eval_results import EVAL_RESULTS_FILE
 
 HUB_CARD = "---\nlicense: mit\nlibrary_name: timm\n---\n# Hub model\n\nFrom the Hub.\n"

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from imagenet_x_hf.cli import main
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.plots import (
     DPI,
     VERSUS_ONE_COLORS,

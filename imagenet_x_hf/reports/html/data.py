@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow.compute as pc
 
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.inputs import ModelResults
 
 TOP_K = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 
 REPORT_NAME = "imagenet_x_report.html"
 COMMIT_MESSAGE = "Add ImageNet-X HTML report (imagenet-x report)"

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from imagenet_x_hf.reports.errors import ResultsFileError
+from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.html.data import (
     ScoredImages,
     check_agrees,

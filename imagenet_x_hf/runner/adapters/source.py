@@ -15,11 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from imagenet_x_hf.errors import ImageNetXError
-
-
-class ModelLoadError(ImageNetXError):
-    """A model cannot be found, read or loaded."""
+from imagenet_x_hf.errors import ModelLoadError
 
 
 @dataclass
@@ -37,7 +33,7 @@ class ModelSource:
         >>> ModelSource.resolve("./models/nope")
         Traceback (most recent call last):
         ...
-        imagenet_x_hf.runner.adapters.source.ModelLoadError: the model folder ./models/nope does not exist; check the path (a Hub id has the form owner/name)
+        imagenet_x_hf.errors.ModelLoadError: the model folder ./models/nope does not exist; check the path (a Hub id has the form owner/name)
         """
         for prefix in ("hf-hub:", "hf_hub:"):
             if ref.startswith(prefix):

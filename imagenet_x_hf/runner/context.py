@@ -109,7 +109,6 @@ class RunContext:
     plan: RunPlan
     store: RunStore
     accelerator: Any
-    command: list[str] | None = None
     started: float = field(default_factory=time.time)
 
     @property

@@ -1,7 +1,7 @@
 """``results.json["run"]``: what a run was given, what it resolved to, and what a reproduction needs.
 
 The record keeps the keys earlier releases wrote (readers such as the predictions export
-rely on them) and adds the command line, the source's content identity, the model's load
+rely on them) and adds the command-line options (``cli_args``), the source's content identity, the model's load
 report and the versions of every library that touches a prediction.
 """
 
@@ -92,7 +92,8 @@ def run_record(ctx: RunContext, outcome: RunOutcome) -> dict[str, Any]:
         "architecture": spec.info.get("architecture"),
         "label_space": spec.label_space.to_dict(),
         "options": options.to_dict(),
-        "command": ctx.command if ctx.command is not None else _command(ctx),
+        # the options as ``imagenet-x evaluate`` takes them (the model and --output are above)
+        "cli_args": ctx.options.cli_args(),
         "preprocessing": plan.preprocessing,
         "precision": plan.precision,
         "batch_size": outcome.batch_size,
@@ -135,10 +136,3 @@ def run_record(ctx: RunContext, outcome: RunOutcome) -> dict[str, Any]:
             "class_names": spec.info.get("class_names"),
         }
     return record
-
-
-def _command(ctx: RunContext) -> list[str]:
-    """The command that reproduces the run: ``imagenet-x evaluate`` with the non-default options."""
-    return ["imagenet-x", "evaluate", "--model", ctx.spec.model, "--output", str(ctx.store.output)] + (
-        ctx.options.cli_args()
-    )

@@ -177,7 +177,7 @@ def test_results_record_the_load_report_source_identity_and_command(vit, tmp_pat
     assert len(run["dataset"]["content_sha256"]) == 64
     for package in ("numpy", "pyarrow", "huggingface_hub"):
         assert run["versions"][package]
-    assert "--imagenet" in run["command"] and str(vit) in run["command"]
+    assert run["cli_args"][:2] == ["--imagenet", str(source)] and run["model"] == str(vit)
     for key in ("model", "options", "fingerprint", "timing", "dataset", "preprocessing", "versions"):
         assert key in run  # the earlier keys stay (other readers use them)
 

@@ -11,6 +11,7 @@ from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-predictions",
+        usage="imagenet-x export-predictions [options] [RUN_OR_FILE ...] DIR",
         help="write runs' per-image predictions as a Hub dataset repository (one configuration per model)",
         description=(
             "Write the per-image predictions of one or more models as a Hugging Face dataset repository: "
@@ -28,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "paths",
         nargs="+",
-        metavar="RUN_OR_FILE... DIR",
+        metavar="PATH",
         help="run directories of 'imagenet-x evaluate' or prediction files (.csv in the authors' format, "
         ".parquet), then the repository folder: new, empty, or an earlier export",
     )

@@ -14,7 +14,6 @@ True
 from pathlib import Path
 
 from imagenet_x_hf.metrics.compat import restore_tf_model_name_when_imported
-
 from imagenet_x_hf.metrics.core import (
     EMPTY_REAL,
     ERROR_TYPES,

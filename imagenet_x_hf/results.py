@@ -301,6 +301,9 @@ class Placement:
     which_factor: str | None = None
     error_type: str | None = None
     confidence_level: float | None = None
+    reference: Mapping[str, Any] | None = None
+    coverage: Mapping[str, Any] | None = None
+    extrapolation: Mapping[str, Any] | None = None
     zoo: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     factors: Mapping[str, PlacementFactor] = field(default_factory=dict)
@@ -315,10 +318,19 @@ class Placement:
         "which_factor",
         "error_type",
         "confidence_level",
+        "reference",
+        "coverage",
+        "extrapolation",
         "zoo",
         "notes",
         "factors",
     )
+    _OPTIONAL = ("reference", "coverage", "extrapolation")  # written by newer versions only
+
+    @property
+    def extrapolated(self) -> bool:
+        """Whether the placement continues the reference's trend beyond its data."""
+        return bool((self.extrapolation or {}).get("extrapolated"))
 
     @property
     def models(self) -> int | None:
@@ -332,7 +344,9 @@ class Placement:
     def to_dict(self) -> dict[str, Any]:
         if self.skipped:
             return {"skipped": True, "note": self.note, **self.extra}
-        out = {k: getattr(self, k) for k in self._KEYS}
+        out = {
+            k: getattr(self, k) for k in self._KEYS if k not in self._OPTIONAL or getattr(self, k) is not None
+        }
         out["notes"] = list(self.notes)
         out["zoo"] = dict(self.zoo)
         out["factors"] = {f: p.to_dict() for f, p in self.factors.items()}
@@ -368,6 +382,12 @@ class Placement:
             which_factor=block.get("which_factor"),
             error_type=block.get("error_type"),
             confidence_level=level,
+            **{
+                key: None
+                if block.get(key) is None
+                else dict(_mapping(block[key], source, f"'zoo.{key}'", "a mapping"))
+                for key in cls._OPTIONAL
+            },
             zoo=dict(_mapping(block.get("zoo", {}), source, "'zoo.zoo'", "a mapping describing the zoo")),
             notes=tuple(notes),
             factors={f: PlacementFactor.from_dict(f, factors[f], source=source) for f in FACTORS},
@@ -423,6 +443,8 @@ class RunRecord:
     dataset: Mapping[str, Any] = field(default_factory=dict)
     timing: Mapping[str, Any] = field(default_factory=dict)
     details: Mapping[str, Any] = field(default_factory=dict)
+    # the order the keys were read in, so that a record written by a newer runner keeps it
+    order: tuple[str, ...] = field(default=RUN_KEYS, compare=False, repr=False)
 
     _TYPED = (
         "model",
@@ -449,7 +471,7 @@ class RunRecord:
     def to_dict(self) -> dict[str, Any]:
         values = {**self.details, **{k: getattr(self, k) for k in self._TYPED}}
         values.update(options=dict(self.options), dataset=dict(self.dataset), timing=dict(self.timing))
-        ordered = {k: values.pop(k) for k in RUN_KEYS if k in values}
+        ordered = {k: values.pop(k) for k in (*self.order, *RUN_KEYS) if k in values}
         return {**ordered, **values}
 
     @classmethod
@@ -479,6 +501,7 @@ class RunRecord:
             dataset=dict(run.get("dataset") or {}),
             timing=dict(run.get("timing") or {}),
             details=_extra(run, cls._TYPED),
+            order=tuple(run),
         )
 
 

@@ -6,6 +6,8 @@ accuracy show, with both uncertainties) excludes 0; at most three each way, larg
 
 from __future__ import annotations
 
+import math
+
 from imagenet_x_hf.reports.format import factor_label, join_words
 from imagenet_x_hf.results import Placement, PlacementFactor, Results
 
@@ -20,9 +22,9 @@ def _mention(factor: str, entry: PlacementFactor, results: Results, side: str) -
         parts.append(f"{ratio:.2f} vs {expected:.2f} expected")
     p = entry.percentile_similar_accuracy
     if p is not None:
-        parts.append(
-            f"higher than {p:.0f}% of them" if side == "more" else f"lower than {100 - p:.0f}% of them"
-        )
+        # Rounded down: a claim about a share of models never rounds up (99.93 is not "100%").
+        share = math.floor(p if side == "more" else 100 - p)
+        parts.append(f"{'higher' if side == 'more' else 'lower'} than {share}% of them")
     return f"*{factor_label(factor)}*" + (f" ({'; '.join(parts)})" if parts else "")
 
 

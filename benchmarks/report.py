@@ -179,13 +179,14 @@ def main() -> None:
 
     from imagenet_x_hf.reports.html import build_report, write_report
     from imagenet_x_hf.reports.inputs import load_model_results
+    from imagenet_x_hf.settings import ReportOptions
 
     model = load_model_results(run)
-    build_report(model, imagenet=tar, zoo=False, progress=False)  # warm
+    build_report(model, ReportOptions(imagenet=tar, zoo=False), progress=False)  # warm
     in_process, parts = [], []
     for _ in range(args.repeats):
         t = time.perf_counter()
-        built = build_report(model, imagenet=tar, zoo=False, progress=False)
+        built = build_report(model, ReportOptions(imagenet=tar, zoo=False), progress=False)
         write_report(built, work / "report-in-process.html")
         in_process.append(time.perf_counter() - t)
         parts.append(built.seconds)

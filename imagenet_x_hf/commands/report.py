@@ -7,8 +7,9 @@ import json
 import shlex
 
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
-
-SOURCE_KINDS = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
+from imagenet_x_hf.fields import add_arguments, from_namespace
+from imagenet_x_hf.settings import SOURCE_KINDS as SOURCE_KINDS
+from imagenet_x_hf.settings import ReportOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,39 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="the HTML file to write (default: none, required)",
     )
-    data = p.add_argument_group("Images")
-    data.add_argument(
-        "--imagenet",
-        metavar="SOURCE",
-        help="your ImageNet copy, for thumbnails: ILSVRC2012_img_val.tar, an extracted folder, WebDataset "
-        "shards, a Parquet copy or a Hub id (default: none, the report says how to add them)",
-    )
-    data.add_argument(
-        "--source-kind",
-        choices=SOURCE_KINDS,
-        help="the kind of --imagenet, when detection should be skipped (default: detected)",
-    )
-    data.add_argument(
-        "--per-factor",
-        type=int,
-        default=12,
-        metavar="N",
-        help="misclassified images shown per factor (default: 12)",
-    )
-    data.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="which images the sample shows; same seed, same images (default: 0)",
-    )
-    data.add_argument(
-        "--thumbnail-size",
-        type=int,
-        default=128,
-        metavar="PX",
-        help="longer side of the thumbnails in pixels (default: 128)",
-    )
-    comp = p.add_argument_group("Comparison")
+    groups = {"Images": p.add_argument_group("Images")}
+    comp = groups["Comparison"] = p.add_argument_group("Comparison")
     comp.add_argument(
         "--compare",
         nargs="+",
@@ -79,21 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="other runs or predictions files: paired differences and the images the models disagree "
         "on (default: none)",
     )
-    comp.add_argument(
-        "--compare-per-factor",
-        type=int,
-        default=4,
-        metavar="N",
-        help="images shown per factor and direction in each comparison (default: 4)",
-    )
-    page = p.add_argument_group("Page")
-    page.add_argument("--title", help="the page title (default: 'ImageNet-X report: MODEL')")
-    page.add_argument("--model-name", help="the model's name on the page (default: from the results)")
-    page.add_argument(
-        "--no-zoo",
-        action="store_true",
-        help="do not look up the model's place among the released models (default: shown when available)",
-    )
+    groups["Page"] = p.add_argument_group("Page")
+    add_arguments(p, ReportOptions, "Page", groups=groups)
     hub = p.add_argument_group("Hub")
     hub.add_argument(
         "--push",
@@ -159,15 +116,8 @@ def run(args: argparse.Namespace) -> int:
     others = [m for path in args.compare for m in load_all_model_results(path, options=model.results.scoring)]
     report = build_report(
         model,
+        from_namespace(ReportOptions, args),
         compare=others,
-        imagenet=args.imagenet,
-        source_kind=args.source_kind,
-        per_factor=args.per_factor,
-        compare_per_factor=args.compare_per_factor,
-        seed=args.seed,
-        thumbnail_size=args.thumbnail_size,
-        zoo=not args.no_zoo,
-        title=args.title,
         hint=_hint(args, model),
         progress=not args.no_progress,
     )

@@ -18,13 +18,14 @@ from imagenet_x_hf.cli import main
 from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.html import build_report, write_report
 from imagenet_x_hf.schema import CLASS_NAMES, FACTORS
+from imagenet_x_hf.settings import ReportOptions
 
 from .conftest import cards_of, read_csv_predictions
 
 
 @pytest.fixture(scope="module")
 def vit_page(vit):
-    return build_report(vit, per_factor=5, progress=False, zoo=False).html
+    return build_report(vit, ReportOptions(per_factor=5, zoo=False), progress=False).html
 
 
 def _errors_by_factor(oracle, predictions, *, kind="top"):
@@ -82,9 +83,9 @@ def test_the_page_is_self_contained_and_has_no_thumbnails_without_a_source(vit_p
 
 
 def test_the_sample_is_deterministic_and_the_seed_changes_it(vit, vit_page):
-    again = build_report(vit, per_factor=5, progress=False, zoo=False).html
+    again = build_report(vit, ReportOptions(per_factor=5, zoo=False), progress=False).html
     assert again == vit_page
-    other = build_report(vit, per_factor=5, seed=1, progress=False, zoo=False).html
+    other = build_report(vit, ReportOptions(per_factor=5, seed=1, zoo=False), progress=False).html
     assert {c["file"] for c in cards_of(other)} != {c["file"] for c in cards_of(vit_page)}
 
 
@@ -100,7 +101,7 @@ def test_multi_factor_results_draw_from_every_marked_factor(vit_csv, oracle, tmp
 
 def test_comparison_pairs_the_models_and_shows_where_they_disagree(vit, resnet, vit_csv, resnet_csv, oracle):
     page = build_report(
-        vit, compare=[resnet], per_factor=0, compare_per_factor=3, progress=False, zoo=False
+        vit, ReportOptions(per_factor=0, compare_per_factor=3, zoo=False), compare=[resnet], progress=False
     ).html
     a, b = read_csv_predictions(vit_csv), read_csv_predictions(resnet_csv)
     shared = [n for n in a if n in b and n in oracle]
@@ -142,7 +143,7 @@ def test_a_zoo_block_in_the_results_is_rendered(vit, tmp_path):
 
     block = _zoo(vit)
     model = dataclasses.replace(vit, results=vit.results.replace(zoo=Placement.from_dict(block)))
-    page = build_report(model, per_factor=1, progress=False).html
+    page = build_report(model, ReportOptions(per_factor=1), progress=False).html
     section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
     assert '<a href="#zoo">' in page and "Placement per factor" in section
     assert "2,497" in section and "linear in logit accuracy" in section
@@ -169,13 +170,13 @@ def test_the_zoo_is_asked_when_the_results_have_no_block(vit, monkeypatch):
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
     assert vit.results.zoo is None
-    report = build_report(vit, per_factor=1, progress=False)
+    report = build_report(vit, ReportOptions(per_factor=1), progress=False)
     assert report.zoo_shown
     page = report.html
     section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
     expected = place(vit.results)["factors"]["pose"]
     assert f"{expected['excess']:+.2f}" in section
-    assert build_report(vit, per_factor=1, progress=False, zoo=False).zoo_shown is False
+    assert build_report(vit, ReportOptions(per_factor=1, zoo=False), progress=False).zoo_shown is False
 
 
 def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
@@ -184,13 +185,15 @@ def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
     from imagenet_x_hf.errors import ImageNetXError
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(tmp_path / "no-zoo-here"))
-    report = build_report(vit, per_factor=1, progress=False)
+    report = build_report(vit, ReportOptions(per_factor=1), progress=False)
     assert not report.zoo_shown and "no-zoo-here" in html.unescape(report.html)
     from imagenet_x_hf.results import Placement, Results
 
     skipped = Placement.from_dict({"skipped": True, "note": "tables unavailable"})
     report = build_report(
-        dataclasses.replace(vit, results=vit.results.replace(zoo=skipped)), per_factor=1, progress=False
+        dataclasses.replace(vit, results=vit.results.replace(zoo=skipped)),
+        ReportOptions(per_factor=1),
+        progress=False,
     )
     assert "Not shown: tables unavailable." in report.html
     with pytest.raises(ImageNetXError, match="unknown factors"):
@@ -240,7 +243,7 @@ def test_results_without_predictions_and_wrong_suffix_are_refused(vit, tmp_path)
 
     with pytest.raises(ResultsFileError, match="needs its predictions"):
         build_report(dataclasses.replace(vit, predictions_path=None, _predictions=None), progress=False)
-    report = build_report(vit, per_factor=1, progress=False, zoo=False)
+    report = build_report(vit, ReportOptions(per_factor=1, zoo=False), progress=False)
     with pytest.raises(ResultsFileError, match=r"name the output \*\.html"):
         write_report(report, tmp_path / "report.pdf")
 

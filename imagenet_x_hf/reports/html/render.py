@@ -11,6 +11,7 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,6 @@ from imagenet_x_hf.reports.section import method_text
 from imagenet_x_hf.reports.summary import ACCURACY_NAMES, summarize
 from imagenet_x_hf.results import Results, RunRecord
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
-from imagenet_x_hf.settings import ScoringOptions
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 # Okabe & Ito, as the project's PNG charts
@@ -273,24 +273,32 @@ def _run_facts(model) -> list[tuple[str, str]]:
     return facts
 
 
-def render_page(
-    *,
-    model,
-    images,
-    settings: ScoringOptions,
-    gallery,
-    comparisons: Sequence,
-    thumbnails,
-    imagenet_given: bool,
-    zoo_block,
-    zoo_note: str | None,
-    title: str | None,
-    hint: str,
-    seed: int,
-    thumbnail_size: int,
-) -> str:
+@dataclass(frozen=True)
+class Page:
+    """Everything one report page shows: the model and its scored images, the galleries,
+    comparisons, thumbnails and zoo block, and the facts the page states about itself."""
+
+    model: Any
+    images: Any
+    gallery: Any
+    comparisons: Sequence
+    thumbnails: Any
+    imagenet_given: bool
+    zoo_block: Any
+    zoo_note: str | None
+    title: str | None
+    hint: str
+    seed: int
+    thumbnail_size: int
+
+
+def render_page(page: Page) -> str:
     """The whole page as a string."""
     from imagenet_x_hf import __version__
+
+    model, images, gallery, comparisons = page.model, page.images, page.gallery, page.comparisons
+    zoo_block, zoo_note, title = page.zoo_block, page.zoo_note, page.title
+    settings = model.results.scoring
 
     results = model.results
     summary = summarize(results)
@@ -318,11 +326,11 @@ def render_page(
         "comparisons": [_comparison_view(c, model.name, results) for c in comparisons],
         "gallery": gallery,
         "definitions": FACTOR_DEFINITIONS,
-        "thumbnails": thumbnails,
-        "imagenet_given": imagenet_given,
-        "hint": hint,
-        "seed": seed,
-        "thumbnail_size": thumbnail_size,
+        "thumbnails": page.thumbnails,
+        "imagenet_given": page.imagenet_given,
+        "hint": page.hint,
+        "seed": page.seed,
+        "thumbnail_size": page.thumbnail_size,
         "run_facts": _run_facts(model),
         "version": __version__,
         "css": _asset("report.css"),

@@ -183,7 +183,10 @@ def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(tmp_path / "no-zoo-here"))
     report = build_report(vit, per_factor=1, progress=False)
-    assert not report.zoo_shown and "no-zoo-here" in html.unescape(report.html)
+    page = html.unescape(report.html)
+    # the page may be published: it says what to do, without this machine's paths
+    assert not report.zoo_shown and "IMAGENET_X_ZOO" in page
+    assert str(tmp_path) not in page and "no-zoo-here" not in page
     skipped = dataclasses.replace(vit, results=dict(vit.results, zoo={"note": "tables unavailable"}))
     report = build_report(skipped, per_factor=1, progress=False)
     assert "Not shown: tables unavailable." in report.html
@@ -277,3 +280,20 @@ def test_source_kinds_of_the_command_are_the_loaders(capsys):
     from imagenet_x_hf.loaders import KINDS
 
     assert SOURCE_KINDS == KINDS
+
+
+def test_a_run_placed_without_the_tables_is_placed_when_they_are_here(vit, monkeypatch):
+    """A run evaluated offline carries {"skipped": true, note}; the report looks again."""
+    import dataclasses
+
+    offline = dataclasses.replace(
+        vit,
+        results=dict(vit.results, zoo={"skipped": True, "note": "not placed: offline at /home/me/.cache"}),
+    )
+    monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
+    report = build_report(offline, per_factor=1, progress=False)
+    assert report.zoo_shown and "offline" not in report.html
+    assert (
+        build_report(offline, per_factor=1, progress=False, zoo=False).zoo_note
+        == "not placed: offline at a local folder"
+    )

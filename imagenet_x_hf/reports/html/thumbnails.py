@@ -10,6 +10,7 @@ re-encoded as a small JPEG embedded in the page as a ``data:`` URI.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 from collections.abc import Collection
@@ -43,6 +44,8 @@ class Thumbnails:
     unreadable: list[str] = field(default_factory=list)
     source: str | None = None
     kind: str | None = None
+    digests: dict[str, bytes] = field(default_factory=dict)  # sha256 of each file's bytes as read
+    checked: str | None = None  # how the images were checked against the predictions' own
 
 
 def make_thumbnail(data: bytes, *, size: int = THUMBNAIL_SIZE, quality: int = JPEG_QUALITY) -> Thumbnail:
@@ -97,6 +100,9 @@ def read_thumbnails(
         out.missing = [name for name in wanted if name not in catalog]
         # in source order: a tar or shard is then read front to back
         raw = [(name, catalog.read(name)) for name in catalog.locations]
+
+    # what the run predicted is known by each image's sha256 (runner.content): kept to compare
+    out.digests = {name: hashlib.sha256(data).digest() for name, data in raw}
 
     def encode(item: tuple[str, bytes]) -> tuple[str, Thumbnail | None]:
         name, data = item

@@ -202,7 +202,8 @@ def main() -> None:
     score_cmd = [*exe, "score", str(run / "predictions.parquet"), "--json"]
     others = [make_other(run, work / f"other-{i}.parquet", seed=i) for i in (1, 2, 3)]
     out3 = work / "report-3-comparisons.html"
-    compare_cmd = [*report_cmd[:5], "--compare", *map(str, others), "-o", str(out3), *report_cmd[7:]]
+    # the report command with --compare before its -o OUT, writing to out3 instead
+    compare_cmd = [*report_cmd[:7], "--compare", *map(str, others), "-o", str(out3), *report_cmd[9:]]
 
     _timed(
         report_cmd

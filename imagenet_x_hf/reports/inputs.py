@@ -177,7 +177,9 @@ def score_file(path: str | os.PathLike, *, name: str | None = None, **options: A
     predictions = read_predictions(path)
     return _score(
         predictions,
-        name=name or predictions.name or file_model_name(path),
+        # the reader names a file by its stem; a run's predictions.* is named by its run instead
+        name=name
+        or (predictions.name if predictions.name not in (None, path.stem) else file_model_name(path)),
         source=path,
         path=path,
         options=options,

@@ -87,7 +87,7 @@ def test_only_the_images_shown_are_read_and_each_card_gets_its_own(
     thumbs = _thumbnails(report.html)
     assert sorted(thumbs) == shown and 'class="noimg"' not in report.html
     for name, image in thumbs.items():
-        assert max(image.size) == 128 and image.size == (128, 96)
+        assert max(image.size) == 192 and image.size == (192, 144)
         median = np.median(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)
         assert np.abs(median - synthetic_colour(label_of(name))).max() <= 12, name
 

@@ -140,6 +140,8 @@
     const picture = Array.from(thumb.classList).filter(function (c) { return /^t\d+$/.test(c); })[0];
     box.className = "zoom-img " + picture;
     box.style.aspectRatio = thumb.dataset.w + "/" + thumb.dataset.h;
+    // up to 2.5 times the stored size (more would only blur), within the screen
+    box.style.width = "min(90vw, 82vh, " + Math.round(2.5 * Math.max(thumb.dataset.w, thumb.dataset.h)) + "px)";
     box.setAttribute("aria-label", thumb.getAttribute("aria-label"));
     dialog.querySelector(".zoom-caption").textContent = thumb.getAttribute("aria-label");
     dialog.showModal();

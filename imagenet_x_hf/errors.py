@@ -58,3 +58,7 @@ class HubUploadError(ImageNetXError):
 
 class ZooError(ImageNetXError):
     """The authors' released tables cannot be had, or a file of them is damaged."""
+
+
+class PredictionsRepoError(ImageNetXError):
+    """A predictions repository (a folder or a Hub dataset) cannot be written or read as asked."""

@@ -9,6 +9,7 @@ from imagenet_x_hf.commands import (
     compare,
     evaluate,
     export_hub,
+    export_predictions,
     findings,
     plot,
     rank,
@@ -30,5 +31,6 @@ COMMANDS = [
     report.register,
     stats.register,
     export_hub.register,
+    export_predictions.register,
     findings.register,
 ]

@@ -36,8 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     src.add_argument(
         "--predictions",
         metavar="FILE",
-        help="a predictions file (CSV 'file_name,predicted_class[,predicted_probability]' or Parquet), "
-        "scored here (default: none)",
+        help="a predictions file (CSV 'file_name,predicted_class[,predicted_probability]' or Parquet), or one "
+        "model of a predictions repository (DIR/MODEL, hf://datasets/ORG/REPO/MODEL), scored here (default: none)",
     )
     add_examples_option(src, single=True)
     card = p.add_argument_group("Model card")

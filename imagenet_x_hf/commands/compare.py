@@ -26,7 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "inputs",
         nargs="*",
         metavar="INPUT",
-        help="run directories, predictions files or results .json files (two or more models)",
+        help="run directories, predictions files, results .json files or predictions repositories (DIR, "
+        "DIR/MODEL, hf://datasets/ORG/REPO[/MODEL]) (two or more models)",
     )
     add_examples_option(p)
     p.add_argument(

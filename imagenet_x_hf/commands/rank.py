@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "inputs",
         nargs="*",
         metavar="RUN_OR_PREDICTIONS",
-        help="run directories of 'imagenet-x evaluate', results .json files or predictions files (default: none)",
+        help="run directories of 'imagenet-x evaluate', results .json files, predictions files or predictions "
+        "repositories (DIR, DIR/MODEL, hf://datasets/ORG/REPO[/MODEL]) (default: none)",
     )
     add_examples_option(p)
     p.add_argument(
@@ -80,7 +81,7 @@ def format_placement(placement: dict) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagenet_x_hf.reports.inputs import load_model_results
+    from imagenet_x_hf.reports.inputs import load_all_model_results
     from imagenet_x_hf.zoo import ZooError, load_zoo, place
 
     bad = [p for p in args.plot or [] if not p.lower().endswith((".png", ".svg"))]
@@ -91,9 +92,9 @@ def run(args: argparse.Namespace) -> int:
     options = scoring_options(args)
     placements = []
     for path in inputs:
-        model = load_model_results(path, **options)
-        results = dict(model.results, model=model.name)
-        placements.append(place(results, zoo=zoo))
+        for model in load_all_model_results(path, **options):
+            results = dict(model.results, model=model.name)
+            placements.append(place(results, zoo=zoo))
     report = {"models": placements}
     if args.plot:
         from imagenet_x_hf.zoo.plot import plot_placement, save_placement_figure

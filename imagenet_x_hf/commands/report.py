@@ -28,7 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "run",
         metavar="RUN",
-        help="a run directory of 'imagenet-x evaluate', or a predictions .csv/.parquet file",
+        help="a run directory of 'imagenet-x evaluate', a predictions .csv/.parquet file, or one model of a "
+        "predictions repository (DIR/MODEL, hf://datasets/ORG/REPO/MODEL)",
     )
     p.add_argument(
         "--output",
@@ -143,7 +144,7 @@ def _hint(args: argparse.Namespace, model) -> str:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
-    from imagenet_x_hf.reports.inputs import SETTINGS, load_model_results
+    from imagenet_x_hf.reports.inputs import SETTINGS, load_all_model_results, load_model_results
 
     if args.commit and not args.push:
         raise ResultsFileError("--commit only applies to an upload; add --push REPO_ID (or drop --commit)")
@@ -156,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model_results(args.run, name=args.model_name, **scoring_options(args))
     # Predictions files given to --compare are scored with the main model's settings.
     same = {k: model.results[k] for k in SETTINGS if model.results.get(k) is not None}
-    others = [load_model_results(path, **same) for path in args.compare]
+    others = [m for path in args.compare for m in load_all_model_results(path, **same)]
     report = build_report(
         model,
         compare=others,

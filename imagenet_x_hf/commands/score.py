@@ -18,11 +18,18 @@ def register(sub: argparse._SubParsersAction) -> None:
             "error ratio per factor, (1 - accuracy on the factor's images) / (1 - overall accuracy), "
             "with its confidence interval. Files are CSVs in the authors' format "
             "(file_name,predicted_class,predicted_probability) or Parquet files with those columns; "
-            "the model name is the file stem. Defaults follow the authors' toolkit."
+            "the model name is the file stem. A predictions repository written by 'imagenet-x "
+            "export-predictions' is read whole (a folder, or hf://datasets/ORG/REPO, downloading only what "
+            "is asked) or one model of it (DIR/MODEL, hf://datasets/ORG/REPO/MODEL). Defaults follow the "
+            "authors' toolkit."
         ),
     )
     p.add_argument(
-        "files", nargs="*", metavar="FILE", help="prediction files, .csv or .parquet (default: none)"
+        "files",
+        nargs="*",
+        metavar="FILE",
+        help="prediction files (.csv or .parquet) or predictions repositories (DIR, hf://datasets/ORG/REPO[/MODEL]) "
+        "(default: none)",
     )
     add_examples_option(p)
     add_scoring_arguments(p, "scoring")
@@ -72,10 +79,12 @@ def format_table(results: list[dict]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from imagenet_x_hf.metrics import read_predictions, score_predictions
+    from imagenet_x_hf.metrics import score_predictions
+    from imagenet_x_hf.share import read_each
 
     files = with_examples(args.files, args)
-    results = [score_predictions(read_predictions(path), **scoring_options(args)) for path in files]
+    options = scoring_options(args)
+    results = [score_predictions(predictions, **options) for path in files for predictions in read_each(path)]
     if args.json:
         print(json.dumps({"results": results}, indent=1))
     else:

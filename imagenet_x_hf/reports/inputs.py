@@ -36,7 +36,7 @@ class ModelResults:
 
     name: str
     results: dict
-    source: Path
+    source: Path | str  # str: the address of a model in a Hub predictions repository
     kind: str
     predictions_path: Path | None = None
     run: dict | None = None
@@ -160,30 +160,72 @@ def read_results_file(path: str | os.PathLike, *, name: str | None = None) -> Mo
 
 def score_file(path: str | os.PathLike, *, name: str | None = None, **options: Any) -> ModelResults:
     """Score a predictions file (CSV or Parquet) with the metric; ``options`` go to ``score_predictions``."""
-    from imagenet_x_hf.metrics import read_predictions, score_predictions
+    from imagenet_x_hf.metrics import read_predictions
 
     path = Path(path)
     predictions = read_predictions(path)
-    name = name or predictions.name or path.stem
+    return _score(
+        predictions, name=name or predictions.name or path.stem, source=path, path=path, options=options
+    )
+
+
+def _score(predictions, *, name: str, source: Path | str, path: Path, options: dict) -> ModelResults:
+    from imagenet_x_hf.metrics import score_predictions
+
     predictions = dataclasses.replace(predictions, name=name)
-    results = check_results(score_predictions(predictions, **options), source=repr(str(path)))
+    results = check_results(score_predictions(predictions, **options), source=repr(str(source)))
     return ModelResults(
         name=name,
         results=results,
-        source=path,
+        source=source,
         kind="predictions",
         predictions_path=path,
         _predictions=predictions,
     )
 
 
+def score_shared(source: str | os.PathLike, *, name: str | None = None, **options: Any) -> list[ModelResults]:
+    """Score every model asked for in a predictions repository (a folder or ``hf://datasets/ORG/REPO[/MODEL]``).
+
+    Each model's ``source`` is its address (``REPO/CONFIG``), which any command reads back.
+    """
+    from imagenet_x_hf.share import open_predictions
+
+    repo = open_predictions(source)
+    if name and len(repo.models) > 1:
+        raise ResultsFileError(
+            f"{str(source)!r} holds {len(repo.models)} models, so one name cannot be given to them; "
+            "pick one model (REPO/MODEL) or drop the name"
+        )
+    models = []
+    for model in repo.models:
+        address = f"{repo.location}/{model.config}"
+        path = repo.path(model)
+        models.append(
+            _score(repo.read(model), name=name or model.model, source=address, path=path, options=options)
+        )
+    return models
+
+
 def load_model_results(path: str | os.PathLike, *, name: str | None = None, **options: Any) -> ModelResults:
-    """A run directory, a results ``.json`` or a predictions ``.csv``/``.parquet`` file.
+    """A run directory, a results ``.json``, a predictions ``.csv``/``.parquet`` file, or one model of a
+    predictions repository (a folder or ``hf://datasets/ORG/REPO[/MODEL]``, see :mod:`imagenet_x_hf.share`).
 
     ``options`` (``which_factor``, ``error_type``, ...) apply when a predictions file
     is scored; results read from a run or a JSON file keep the settings they were
     computed with (``check_same_settings`` compares them).
     """
+    from imagenet_x_hf.share import is_predictions_source
+
+    if is_predictions_source(path):
+        models = score_shared(path, name=name, **options)
+        if len(models) > 1:
+            raise ResultsFileError(
+                f"{str(path)!r} holds {len(models)} models ({', '.join(m.name for m in models[:6])}"
+                f"{', ...' if len(models) > 6 else ''}); this command takes one: name it after the "
+                "repository, e.g. REPO/MODEL"
+            )
+        return models[0]
     path = Path(path)
     if path.is_dir():
         return read_run(path, name=name)
@@ -203,7 +245,11 @@ def load_model_results(path: str | os.PathLike, *, name: str | None = None, **op
 
 
 def load_all_model_results(path: str | os.PathLike, **options: Any) -> list[ModelResults]:
-    """Like ``load_model_results``, but every model of a ``score --json`` file with several."""
+    """Like ``load_model_results``, but every model of a ``score --json`` file or a predictions repository."""
+    from imagenet_x_hf.share import is_predictions_source
+
+    if is_predictions_source(path):
+        return score_shared(path, **options)
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".json":
         return read_results_documents(path)

@@ -116,7 +116,10 @@ def reproduce_commands(
     'imagenet-x card --predictions ResNet50.csv --which-factor multi --keep-prototypes --model-card README.md'
     """
     settings = _settings(results)
-    name = Path(source).name
+    from imagenet_x_hf.share import is_predictions_source
+
+    # a model of a predictions repository is named by its whole address, which every command reads
+    name = str(source) if kind == "predictions" and is_predictions_source(source) else Path(source).name
     if kind == "run":
         commands = [install_command(runner=True)]
         evaluate = evaluate_command(run or {}, output=name, results=results)

@@ -20,10 +20,13 @@ records each invocation's time, so the timing of a resumed run covers all of the
 
 from __future__ import annotations
 
+import io
 import json
+import logging
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +35,19 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from imagenet_x_hf.errors import ImageNetXError, RunStateError
+from imagenet_x_hf.fingerprint import fingerprint
 from imagenet_x_hf.runner.faults import crash_point
-from imagenet_x_hf.settings import fingerprint as settings_fingerprint
 
 MANIFEST = "run.json"
 INVOCATIONS = "invocations.json"
+IMAGE_DIGESTS = "image_sha256.npy"
 SHARDS = "shards"
+ASIDE = ".earlier-run"
+CHANGED_NAMES_RECORDED = 20
 FINAL_FILES = ("predictions.parquet", "predictions.csv", "results.json")
 TOP_K = 5
+
+logger = logging.getLogger(__name__)
 
 SHARD_SCHEMA = pa.schema(
     [
@@ -50,15 +58,6 @@ SHARD_SCHEMA = pa.schema(
         ("top5_probabilities", pa.list_(pa.float32(), TOP_K)),
     ]
 )
-
-
-def fingerprint(settings: dict[str, Any]) -> str:
-    """A stable sha256 of JSON-ready settings (hex).
-
-    >>> fingerprint({"a": 1, "b": [2]}) == fingerprint({"b": [2], "a": 1})
-    True
-    """
-    return settings_fingerprint(settings)
 
 
 def check_output_folder(output: str | os.PathLike) -> Path:
@@ -119,26 +118,35 @@ class RunStore:
 
     # -- setting up ---------------------------------------------------------------------------
 
-    def prepare(self, settings: dict[str, Any], *, overwrite: bool) -> dict[str, Any]:
-        """Main process: start, resume or (with ``overwrite``) restart the run; returns the manifest."""
+    def prepare(
+        self, settings: dict[str, Any], *, digests: np.ndarray, names: Sequence[str], overwrite: bool
+    ) -> dict[str, Any]:
+        """Main process: start, resume or (with ``overwrite``) restart the run.
+
+        ``digests`` are the images' content digests in row order (``runner.content``); on a
+        resume, the shards holding an image whose content changed are deleted, so they are
+        predicted again. With ``overwrite``, an earlier run is moved aside, not deleted:
+        ``settle`` removes it once the new run has a shard, or puts it back if the new run
+        fails before that. Returns what changed: ``{"count": n, "first": [names]}``.
+        """
         try:
             self.output.mkdir(parents=True, exist_ok=True)
         except OSError as err:
             raise RunStateError(f"cannot create the output folder {self.output}: {err.strerror}") from None
-        manifest_path = self.output / MANIFEST
+        self._recover_aside()
         if overwrite:
-            shutil.rmtree(self.shards_dir, ignore_errors=True)
-            for name in (MANIFEST, INVOCATIONS, *FINAL_FILES):
-                (self.output / name).unlink(missing_ok=True)
+            self._move_aside()
         manifest = {
             "fingerprint": fingerprint(settings),
             "num_rows": self.num_rows,
             "shard_size": self.shard_size,
             "settings": settings,
         }
-        if manifest_path.is_file():
-            old = json.loads(manifest_path.read_text(encoding="utf-8"))
-            if old.get("fingerprint") != manifest["fingerprint"]:
+        old = self._manifest()
+        if old is None:
+            self._refuse_unknown_files()
+        elif old.get("fingerprint") != manifest["fingerprint"]:
+            if self.done_shards():
                 changed = _changed_keys(old.get("settings", {}), settings)
                 raise RunStateError(
                     f"{self.output} holds a run of something else (changed since: "
@@ -146,15 +154,117 @@ class RunStore:
                     "its predictions cannot be mixed with this run's. Pass --overwrite to start over, "
                     "or choose another --output."
                 )
-        elif self.shards_dir.exists() and any(self.shards_dir.iterdir()):
-            raise RunStateError(
-                f"{self.shards_dir} holds shards but no {MANIFEST}; pass --overwrite to start over"
-            )
+            # an earlier attempt that predicted nothing (it failed loading the weights, say)
+            self._clear(invocations=True)
         self.shards_dir.mkdir(parents=True, exist_ok=True)
         for stale in self.shards_dir.glob(".*.tmp-*"):
             stale.unlink(missing_ok=True)  # a crashed writer's half-written file
-        atomic_write_json(manifest_path, manifest)
-        return manifest
+        changed = self._drop_changed_images(digests, names)
+        atomic_write_json(self.output / MANIFEST, manifest)
+        return changed
+
+    def _manifest(self) -> dict[str, Any] | None:
+        path = self.output / MANIFEST
+        if not path.is_file():
+            return None
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            raise RunStateError(
+                f"{path} is damaged ({type(err).__name__}); pass --overwrite to start over"
+            ) from None
+        if not isinstance(data, dict):
+            raise RunStateError(f"{path} is not a run manifest; pass --overwrite to start over")
+        return data
+
+    def _refuse_unknown_files(self) -> None:
+        """A folder without a manifest but with results or shards: another program's, or an
+        earlier release's finished run. Never overwritten without ``--overwrite``."""
+        found = [name for name in (*FINAL_FILES, INVOCATIONS) if (self.output / name).exists()]
+        if self.shards_dir.exists() and any(self.shards_dir.iterdir()):
+            found.append(SHARDS + "/")
+        if found:
+            raise RunStateError(
+                f"{self.output} already holds {', '.join(found)} but no {MANIFEST} (an earlier release's "
+                "run, or another program's files); pass --overwrite to replace them, or choose another --output"
+            )
+
+    # -- replacing an earlier run safely --------------------------------------------------------
+
+    @property
+    def aside_dir(self) -> Path:
+        return self.output / ASIDE
+
+    def _owned(self) -> list[Path]:
+        names = (MANIFEST, INVOCATIONS, IMAGE_DIGESTS, SHARDS, *FINAL_FILES)
+        return [self.output / n for n in names if (self.output / n).exists()]
+
+    def _move_aside(self) -> None:
+        owned = self._owned()
+        if not owned:
+            return
+        shutil.rmtree(self.aside_dir, ignore_errors=True)
+        self.aside_dir.mkdir()
+        for path in owned:
+            os.replace(path, self.aside_dir / path.name)
+
+    def _recover_aside(self) -> None:
+        """An earlier run set aside by an overwrite that was killed: back if the new run has no shard."""
+        if not self.aside_dir.is_dir():
+            return
+        if self.done_shards():
+            shutil.rmtree(self.aside_dir, ignore_errors=True)
+        else:
+            self._restore()
+
+    def _restore(self) -> None:
+        self._clear(invocations=True)
+        for path in self.aside_dir.iterdir():
+            os.replace(path, self.output / path.name)
+        self.aside_dir.rmdir()
+
+    def settle(self, *, failed: bool) -> None:
+        """Main process, after the run (``failed``: it raised): drop the run set aside by
+        ``--overwrite`` once this one has a shard; put it back when this one failed without any."""
+        if not self.aside_dir.is_dir():
+            return
+        if failed and not self.done_shards():
+            self._restore()
+        elif self.done_shards() or not failed:
+            shutil.rmtree(self.aside_dir, ignore_errors=True)
+
+    def _clear(self, *, invocations: bool) -> None:
+        shutil.rmtree(self.shards_dir, ignore_errors=True)
+        for name in (MANIFEST, IMAGE_DIGESTS, *FINAL_FILES, *((INVOCATIONS,) if invocations else ())):
+            (self.output / name).unlink(missing_ok=True)
+
+    # -- the images' content --------------------------------------------------------------------
+
+    def _drop_changed_images(self, digests: np.ndarray, names: Sequence[str]) -> dict[str, Any]:
+        """Delete the shards holding an image whose content changed since they were predicted,
+        then record the current digests. Returns the changed images (count, first names)."""
+        path = self.output / IMAGE_DIGESTS
+        done = self.done_shards()
+        old = None
+        if path.is_file():
+            try:
+                old = np.load(path, allow_pickle=False)
+            except (OSError, ValueError):
+                old = None
+        if old is not None and old.shape == digests.shape:
+            rows = np.flatnonzero((old != digests).any(axis=1))
+        else:  # no record of what was predicted: nothing of it can be trusted
+            rows = np.arange(self.num_rows) if done else np.arange(0)
+        stale = sorted({int(r) // self.shard_size for r in rows} & done)
+        for k in stale:
+            self.shard_path(k).unlink()
+        if stale:
+            (self.output / FINAL_FILES[-1]).unlink(missing_ok=True)  # results.json: no longer this run's
+        buf = io.BytesIO()
+        np.save(buf, digests, allow_pickle=False)
+        atomic_write_bytes(path, buf.getvalue())
+        changed = [names[int(r)] for r in rows[:CHANGED_NAMES_RECORDED]] if done else []
+        return {"count": int(rows.size) if done else 0, "first": changed}
 
     # -- timing across invocations --------------------------------------------------------------
 
@@ -163,7 +273,15 @@ class RunStore:
 
     def invocations(self) -> list[dict[str, Any]]:
         path = self.output / INVOCATIONS
-        return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+        try:
+            records = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else []
+        except (OSError, ValueError):
+            records = None
+        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+            # the books of earlier invocations are damaged: only their timing is lost
+            logger.warning("%s is damaged; the timing of earlier invocations is not counted", path)
+            return []
+        return records
 
     def start_invocation(self, *, num_processes: int) -> None:
         """Main process: close the books of earlier invocations (a killed one's rows are known

@@ -85,6 +85,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return buf.getvalue()
 
 
+def file_names_sha256(names: pa.ChunkedArray | pa.Array) -> str:
+    """The sha256 of a file-name column (the names joined by newlines): equal lists, equal hashes.
+
+    >>> file_names_sha256(pa.array(["a.JPEG", "b.JPEG"]))[:12]
+    '002e6e64849d'
+    """
+    return hashlib.sha256("\n".join(names.to_pylist()).encode("utf-8")).hexdigest()
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
@@ -374,6 +383,7 @@ def export_predictions(
             model_type=model_type or row.get("model_type") or _zoo_model_type(row["model"]),
             family=family,
             sha256=hashlib.sha256(data).hexdigest(),
+            file_names_sha256=file_names_sha256(table.column("file_name")),
         )
         if row["source_kind"] == "authors":
             authors_included = True

@@ -65,6 +65,7 @@ MODELS_SCHEMA = pa.schema(
         ("license", pa.string()),
         ("file", pa.string()),
         ("sha256", pa.string()),
+        ("file_names_sha256", pa.string()),
     ]
 )
 

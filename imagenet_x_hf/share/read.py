@@ -53,6 +53,9 @@ class PredictionsRepo:
     table: pa.Table
     models: list[SharedModel]
     fetch: Callable[[str], Path] = field(repr=False)
+    # file-name columns already read, by their sha256: models of one repository mostly share
+    # one image list, which is then read and parsed once (reading it is most of a file's cost)
+    _names: dict[str, tuple] = field(default_factory=dict, repr=False)
 
     def path(self, model: SharedModel) -> Path:
         """The local path of ``model``'s predictions file (downloaded if needed), checked."""
@@ -72,7 +75,14 @@ class PredictionsRepo:
         """``model``'s predictions (``imagenet_x_hf.metrics.Predictions``), named as the models table names it."""
         from imagenet_x_hf.metrics import read_predictions
 
-        predictions = read_predictions(self.path(model), name=model.model)
+        path = self.path(model)  # its sha256 matches the table's, so does its file-name column
+        key = model.row.get("file_names_sha256")
+        if key and key in self._names:
+            predictions = _read_values(path, *self._names[key], name=model.model)
+        else:
+            predictions = read_predictions(path, name=model.model)
+            if key:
+                self._names[key] = (predictions.__dict__["_file_names"], predictions.val_numbers)
         if len(predictions) != model.row.get("images", len(predictions)):
             raise PredictionsRepoError(
                 f"{model.file} in {self.location} has {len(predictions)} rows but {MODELS_FILE} records "
@@ -84,6 +94,28 @@ class PredictionsRepo:
         """The run options recorded for ``model`` (None for a predictions file)."""
         text = model.row.get("options_json")
         return json.loads(text) if text else None
+
+
+def _read_values(path: Path, names, numbers, *, name: str):
+    """A model's predictions whose file names are ``names`` (already read from another file), checked."""
+    from imagenet_x_hf.metrics import Predictions
+
+    columns = [c for c in ("predicted_class", "predicted_probability") if c in pq.read_schema(path).names]
+    table = pq.read_table(path, columns=columns)
+    classes = table.column("predicted_class")
+    if classes.null_count or not pa.types.is_integer(classes.type):
+        raise PredictionsRepoError(
+            f"{path}: predicted_class must be integer class ids in every row; export it again"
+        )
+    probs = None
+    if "predicted_probability" in columns:
+        column = table.column("predicted_probability")
+        if column.null_count:
+            raise PredictionsRepoError(f"{path}: predicted_probability has empty cells; export it again")
+        probs = column.cast(pa.float64()).to_numpy()
+    return Predictions.from_arrays(
+        names, classes.to_numpy(), probs, name=name, source=str(path), numbers=numbers
+    )
 
 
 def is_predictions_source(text: str | os.PathLike) -> bool:

@@ -18,6 +18,9 @@ SETTINGS = [
     {"which_factor": which, "error_type": error}
     for which in ("top", "multi")
     for error in ("class", "real_class", "metaclass")
+] + [
+    {"which_factor": "top", "error_type": "real_class", "empty_real": "exclude", "filter_prototypes": False},
+    {"which_factor": "multi", "error_type": "class", "confidence_level": 0.9},
 ]
 
 
@@ -41,7 +44,7 @@ def test_datasets_loads_each_model_and_the_models_table(authors_repo):
     )
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: f"{s['which_factor']}-{s['error_type']}")
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: "-".join(str(v) for v in s.values()))
 def test_authors_files_score_the_same_from_the_export(authors_repo, settings):
     repo = open_predictions(authors_repo / "DINO")
     (model,) = repo.models
@@ -153,3 +156,28 @@ def test_changed_file_and_bad_requests_are_clear_errors(tmp_path):
     repo = open_predictions(folder)
     with pytest.raises(PredictionsRepoError, match="was changed after export"):
         repo.read(repo.models[0])
+
+
+def test_models_sharing_an_image_list_read_it_once_and_the_same(authors_repo, tmp_path):
+    from imagenet_x_hf.metrics import Predictions
+
+    repo = open_predictions(authors_repo)
+    keys = {m.row["file_names_sha256"] for m in repo.models}
+    assert len(keys) == 1  # the four files list the same 50,000 images
+    for model in repo.models:
+        got = repo.read(model)
+        want = read_predictions(PREDICTIONS_DIR / f"{model.model}.csv")
+        assert np.array_equal(got.file_names, want.file_names)
+        assert np.array_equal(got.predicted_class, want.predicted_class)
+        assert np.array_equal(got.predicted_probability, want.predicted_probability)
+        assert score_predictions(got, which_factor="multi") == score_predictions(want, which_factor="multi")
+    assert len(repo._names) == 1
+    # a model on other images has its own list
+    csv = read_predictions(PREDICTIONS_DIR / "ViT.csv")
+    part = Predictions.from_arrays(csv.file_names[:1000], csv.predicted_class[:1000], name="part")
+    folder = tmp_path / "mixed"
+    export_predictions([PREDICTIONS_DIR / "ViT.csv", part], folder)
+    repo = open_predictions(folder)
+    read = {m.model: repo.read(m) for m in repo.models}
+    assert len(read["part"]) == 1000 and len(read["ViT"]) == 50_000
+    assert np.array_equal(read["part"].file_names, csv.file_names[:1000])

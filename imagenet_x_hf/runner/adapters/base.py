@@ -19,7 +19,74 @@ from imagenet_x_hf.runner.labels import LabelSpace
 from imagenet_x_hf.runner.preprocess import Preprocessing
 from imagenet_x_hf.settings import LoadOptions
 
-__all__ = ["LoadOptions", "LogitsModule", "ModelSpec"]
+__all__ = ["LoadOptions", "LoadReport", "LoadedModel", "LogitsModule", "ModelSpec"]
+
+SHOWN_KEYS = 4
+
+
+@dataclass(frozen=True)
+class LoadReport:
+    """Which of the architecture's weights the checkpoint did not fill, and which it held for none.
+
+    A weight the checkpoint lacks is initialised at random: the predictions would be noise
+    (a backbone without its classifier, another architecture's file in the folder).
+
+    >>> LoadReport(missing_keys=("classifier.weight", "classifier.bias")).problem("m")
+    'm: its checkpoint does not hold 2 weights of the classifier it is loaded as (classifier.weight, classifier.bias); they would be random, not trained. Evaluate a checkpoint with a trained ImageNet classifier (a ...ForImageClassification model), or check that the weights file belongs to this config.json'
+    """
+
+    missing_keys: tuple[str, ...] = ()
+    unexpected_keys: tuple[str, ...] = ()
+    mismatched_keys: tuple[str, ...] = ()
+    checked_by: str = "transformers loading info"
+
+    @property
+    def all_weights_loaded(self) -> bool:
+        return not (self.missing_keys or self.unexpected_keys or self.mismatched_keys)
+
+    def problem(self, model: str) -> str | None:
+        """One line naming what did not load and what to do; ``None`` when everything loaded."""
+        if self.all_weights_loaded:
+            return None
+        parts = []
+        for what, keys in (
+            ("does not hold", self.missing_keys),
+            ("has a wrong shape for", self.mismatched_keys),
+        ):
+            if keys:
+                shown = ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
+                parts.append(f"{what} {len(keys)} weights of the classifier it is loaded as ({shown})")
+        if self.unexpected_keys:
+            keys = self.unexpected_keys
+            shown = ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
+            parts.append(f"holds {len(keys)} weights that classifier has no place for ({shown})")
+        consequence = (
+            "they would be random, not trained"
+            if self.missing_keys or self.mismatched_keys
+            else "it was saved from another model, whose predictions these would not be"
+        )
+        return (
+            f"{model}: its checkpoint {'; '.join(parts)}; {consequence}. Evaluate a checkpoint with a "
+            "trained ImageNet classifier (a ...ForImageClassification model), or check that the "
+            "weights file belongs to this config.json"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "missing_keys": list(self.missing_keys),
+            "unexpected_keys": list(self.unexpected_keys),
+            "mismatched_keys": list(self.mismatched_keys),
+            "all_weights_loaded": self.all_weights_loaded,
+            "checked_by": self.checked_by,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model's weights on a device (``module``: pixels -> logits) and how they loaded."""
+
+    module: torch.nn.Module
+    report: LoadReport
 
 
 @dataclass
@@ -37,7 +104,7 @@ class ModelSpec:
     label_space: LabelSpace
     preprocessing: Preprocessing | None
     reference_transform: Callable[[Image.Image], torch.Tensor]
-    loader: Callable[[torch.device], torch.nn.Module] = field(repr=False)
+    loader: Callable[[torch.device], LoadedModel] = field(repr=False)
     revision: str | None = None
     commit: str | None = None
     info: dict[str, Any] = field(default_factory=dict)
@@ -45,8 +112,18 @@ class ModelSpec:
 
     def load(self, device: torch.device | str = "cpu") -> torch.nn.Module:
         """Load the weights (float32, eval mode) onto ``device``; the module maps pixels to logits."""
-        module = self.loader(torch.device(device))
-        return module.to(device).eval()
+        return self.load_weights(device).module
+
+    def load_weights(self, device: torch.device | str = "cpu") -> LoadedModel:
+        """``load`` with its ``LoadReport``; a checkpoint that leaves weights unfilled is refused
+        (``ModelLoadError``) before any prediction."""
+        from imagenet_x_hf.runner.adapters.source import ModelLoadError
+
+        loaded = self.loader(torch.device(device))
+        problem = loaded.report.problem(self.model)
+        if problem is not None:
+            raise ModelLoadError(problem)
+        return LoadedModel(loaded.module.to(device).eval(), loaded.report)
 
     def describe(self) -> dict[str, Any]:
         """JSON-ready identity of the model, for results and fingerprints."""

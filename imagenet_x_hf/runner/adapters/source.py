@@ -133,15 +133,18 @@ class ModelSource:
     def content_hashes(self) -> dict[str, str]:
         """sha256 of the model's files, by path within its folder: what a resumed run must find unchanged.
 
-        A local folder: every file (weights, config, processor, tokenizer). A Hub id: the files
-        in its cached snapshot except weights, which its commit already pins (and which may not
-        be downloaded yet when a run starts).
+        Only the files that can change a prediction count: weights, configs (JSON), tokenizer
+        and vocabulary files, repository code; a model card or an image beside them does not.
+        A local folder: all of those. A Hub id: those in its cached snapshot except weights,
+        which its commit already pins (and which may not be downloaded yet when a run starts).
         """
         folder = self.folder()
         out: dict[str, str] = {}
         for path in sorted(folder.rglob("*")):
             rel = path.relative_to(folder)
             if any(part.startswith(".") for part in rel.parts) or not path.is_file():
+                continue
+            if not path.name.endswith((*WEIGHT_SUFFIXES, *PREDICTION_SUFFIXES)):
                 continue
             if self.local_dir is None and path.name.endswith(WEIGHT_SUFFIXES):
                 continue
@@ -150,6 +153,8 @@ class ModelSource:
 
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".ckpt", ".msgpack", ".h5", ".pth.tar")
+# configs, processor and tokenizer files, vocabularies, SentencePiece models, repository code
+PREDICTION_SUFFIXES = (".json", ".txt", ".model", ".vocab", ".tiktoken", ".py", ".yaml", ".yml")
 
 
 def file_sha256(path: Path, *, chunk: int = 1 << 22) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from imagenet_x_hf.runner.adapters.base import LoadOptions, ModelSpec
+from imagenet_x_hf.runner.adapters.base import LoadedModel, LoadOptions, LoadReport, ModelSpec
 from imagenet_x_hf.runner.adapters.source import ModelLoadError, ModelSource
 from imagenet_x_hf.runner.labels import resolve_label_space
 from imagenet_x_hf.runner.preprocess import Preprocessing
@@ -132,7 +132,7 @@ def timm_spec(source: ModelSource, options: LoadOptions, config: dict[str, Any])
         elif not source.has_safetensors():
             raise ModelLoadError(_pickle_refused(source.ref, "pytorch_model.bin"))
 
-    def loader(device: torch.device) -> torch.nn.Module:
+    def loader(device: torch.device) -> LoadedModel:
         if source.is_local:
             folder = source.local_dir
         else:
@@ -143,7 +143,9 @@ def timm_spec(source: ModelSource, options: LoadOptions, config: dict[str, Any])
         if not options.allow_pickle:
             check_weights_file(folder, source.ref)  # the file timm is about to read
         try:
-            return timm.create_model(f"local-dir:{folder}", pretrained=True)
+            # timm loads the state dict strictly: a missing or unexpected weight is an error here
+            module = timm.create_model(f"local-dir:{folder}", pretrained=True)
+            return LoadedModel(module, LoadReport(checked_by="timm strict load"))
         except Exception as err:
             raise ModelLoadError(
                 f"timm cannot build {source.ref} ({type(err).__name__}: {str(err).strip().splitlines()[0] if str(err).strip() else ''}); "

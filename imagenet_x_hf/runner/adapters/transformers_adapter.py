@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from imagenet_x_hf.runner.adapters.base import LoadOptions, LogitsModule, ModelSpec
+from imagenet_x_hf.runner.adapters.base import LoadedModel, LoadOptions, LoadReport, LogitsModule, ModelSpec
 from imagenet_x_hf.runner.adapters.source import ModelLoadError, ModelSource
 from imagenet_x_hf.runner.labels import resolve_label_space
 from imagenet_x_hf.runner.preprocess import PIL_CODE_TO_NAME, Preprocessing
@@ -115,16 +115,34 @@ def load_processor(source: ModelSource, options: LoadOptions, *, cls: Any = None
         raise ModelLoadError(f"cannot load the image processor of {source.ref}: {err}") from err
 
 
-def load_weights(auto_class: Any, source: ModelSource, options: LoadOptions, *, what: str) -> Any:
+def load_weights(
+    auto_class: Any, source: ModelSource, options: LoadOptions, *, what: str
+) -> tuple[Any, LoadReport]:
     """``auto_class.from_pretrained`` with the safety settings: repository code only when
-    trusted, safetensors unless pickles are allowed, float32 weights."""
+    trusted, safetensors unless pickles are allowed, float32 weights; with its load report
+    (transformers' own table of missing weights is kept off the console: the report says it)."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity, bars = hf_logging.get_verbosity(), hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
     try:
-        return auto_class.from_pretrained(
+        model, info = auto_class.from_pretrained(
             source.ref,
             revision=source.revision,
             trust_remote_code=options.trust_remote_code,
             use_safetensors=None if options.allow_pickle else True,
             dtype=torch.float32,
+            output_loading_info=True,
+        )
+        return model, LoadReport(
+            missing_keys=tuple(sorted(info.get("missing_keys") or ())),
+            unexpected_keys=tuple(sorted(info.get("unexpected_keys") or ())),
+            mismatched_keys=tuple(
+                sorted(
+                    str(k[0]) if isinstance(k, tuple) else str(k) for k in info.get("mismatched_keys") or ()
+                )
+            ),
         )
     except ValueError as err:
         if "trust_remote_code" in str(err):
@@ -135,6 +153,10 @@ def load_weights(auto_class: Any, source: ModelSource, options: LoadOptions, *, 
             f"cannot load the weights of {source.ref} as {what} ({type(err).__name__}: {_first_line(err)}); "
             "is the weights file complete? Save or download the model again"
         ) from err
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bars:
+            hf_logging.enable_progress_bar()
 
 
 def _first_line(err: BaseException) -> str:
@@ -178,9 +200,11 @@ def transformers_spec(source: ModelSource, options: LoadOptions, config: dict[st
     processor = load_processor(source, options)
     check_weights_format(source, options)
 
-    def loader(device: torch.device) -> torch.nn.Module:
-        model = load_weights(AutoModelForImageClassification, source, options, what="an image classifier")
-        return LogitsModule(model)
+    def loader(device: torch.device) -> LoadedModel:
+        model, report = load_weights(
+            AutoModelForImageClassification, source, options, what="an image classifier"
+        )
+        return LoadedModel(LogitsModule(model), report)
 
     architecture = (config.get("architectures") or [type(hf_config).__name__])[0]
     return processor_spec(

@@ -18,7 +18,7 @@ from typing import Any
 
 import torch
 
-from imagenet_x_hf.runner.adapters.base import LoadOptions, ModelSpec
+from imagenet_x_hf.runner.adapters.base import LoadedModel, LoadOptions, ModelSpec
 from imagenet_x_hf.runner.adapters.source import ModelLoadError, ModelSource
 from imagenet_x_hf.runner.adapters.transformers_adapter import (
     check_weights_format,
@@ -129,14 +129,14 @@ def zero_shot_spec(source: ModelSource, options: LoadOptions, config: dict[str, 
         padding, max_length = True, min(int(tokenizer.model_max_length or 77), 512)
 
     def loader(device: torch.device) -> torch.nn.Module:
-        model = load_weights(AutoModel, source, options, what="an image-text model")
+        model, report = load_weights(AutoModel, source, options, what="an image-text model")
         if not hasattr(model, "get_image_features") or not hasattr(model, "get_text_features"):
             raise ModelLoadError(f"{source.ref} ({type(model).__name__}) is not an image-text dual encoder")
         model = model.to(device).eval()
         emb = text_embeddings(
             model, tokenizer, templates, device=device, padding=padding, max_length=max_length
         )
-        return ZeroShotClassifier(model, emb)
+        return LoadedModel(ZeroShotClassifier(model, emb), report)
 
     return processor_spec(
         source,

@@ -30,6 +30,7 @@ same command resumes it. On several processes a model failing on any process fai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import struct
@@ -50,11 +51,14 @@ from imagenet_x_hf.runner.collectives import (
     main_process_first,
     make_accelerator,
 )
-from imagenet_x_hf.runner.data import ImageRows, make_loader, shard_batches
+from imagenet_x_hf.runner.context import ImageSet, RunContext
+from imagenet_x_hf.runner.data import make_loader, shard_batches
 from imagenet_x_hf.runner.faults import crash_point
+from imagenet_x_hf.runner.plan import resolve_plan
 from imagenet_x_hf.runner.predict import BatchPredictor, ShardBuffer
-from imagenet_x_hf.runner.preprocess import Normalizer, PixelTransform
-from imagenet_x_hf.runner.run import RunOptions, RunPlan, load_dataset_for, resolve_plan, run_record
+from imagenet_x_hf.runner.record import RunOutcome, run_record
+from imagenet_x_hf.runner.run import RunOptions, load_dataset_for
+from imagenet_x_hf.runner.shards import load_predictor, rows_and_normalizer
 from imagenet_x_hf.runner.store import RunStore, atomic_write_json, check_output_folder
 
 __all__ = ["preprocessing_group_key", "sweep_models"]
@@ -84,9 +88,11 @@ class _Model:
     index: int
     model: str
     folder: Path
-    spec: ModelSpec | None = None
-    plan: RunPlan | None = None
-    store: RunStore | None = None
+    ctx: RunContext | None = None
+    changed: dict[str, Any] | None = None
+    load_report: dict[str, Any] | None = None
+    opened: bool = False  # its output folder was prepared by this invocation (main process)
+    settled: bool = False
     pending: list[int] = field(default_factory=list)
     resumed: int = 0
     status: str = "pending"  # pending -> ok | failed
@@ -113,8 +119,16 @@ class _Model:
             self.traceback = traceback.format_exc(limit=8)
         self.predictor = None
 
+    @property
+    def spec(self) -> ModelSpec:
+        return self.ctx.spec
+
+    @property
+    def store(self) -> RunStore:
+        return self.ctx.store
+
     def group_key(self) -> str:
-        plan = self.plan
+        plan = self.ctx.plan
         resolved = plan.preprocessing.get("resolved") if plan.use_fast else None
         key = preprocessing_group_key(
             resolved, draft=bool(plan.preprocessing.get("jpeg_draft_used")), model=self.model
@@ -225,14 +239,17 @@ class _Sweep:
 
     def run(self, dataset) -> dict[str, Any]:
         acc, options = self.accelerator, self.options
-        ds = dataset
-        if ds is None:
-            ds = main_process_first(acc, lambda: load_dataset_for(options), what="loading the dataset")
+
+        def read_images() -> ImageSet:
+            ds = dataset if dataset is not None else load_dataset_for(options)
+            return ImageSet.from_dataset(ds, split=options.split, source=options.imagenet)
+
+        images = main_process_first(acc, read_images, what="reading the dataset")
 
         # 1. resolve every model (the main process first: it fills the Hub cache once)
         def resolve_all() -> None:
             for m in self.models:
-                self.attempt(m, "reading the model", self._resolve, m, ds)
+                self.attempt(m, "reading the model", self._resolve, m, images)
 
         main_process_first(acc, resolve_all, what="reading the models")
         self.agree("reading the model")
@@ -260,32 +277,58 @@ class _Sweep:
                 groups.setdefault(m.group_key(), []).append(m)
         self.group_count = len(groups)
         self._start_progress(list(groups.values()))
+        self._settle()  # the models that failed before predicting
         try:
             for number, members in enumerate(groups.values()):
                 for m in members:
                     m.group = number
-                self._run_group(number, members, ds)
+                self._run_group(number, members)
+                self._settle()
+        except BaseException:
+            self._settle(stopping=True)
+            raise
         finally:
             if self.progress is not None:
                 self.progress.close()
         summary = self._summary(final=True)
         return broadcast_object(acc, summary if self.main else None)
 
-    def _resolve(self, m: _Model, ds) -> None:
+    def _resolve(self, m: _Model, images: ImageSet) -> None:
+        """What ``evaluate``'s ``build_context`` makes of one model, on the images read once."""
         options, acc = self.options, self.accelerator
-        m.spec = model_spec(m.model, adapter=options.adapter, options=options.load)
-        m.plan = resolve_plan(m.spec, ds, options, acc.device, acc.num_processes)
-        m.store = RunStore(m.folder, num_rows=len(m.plan.file_names), shard_size=options.shard_size)
+        spec = model_spec(m.model, adapter=options.adapter, options=options.load)
+        plan = resolve_plan(spec, images, options, acc.device, acc.num_processes)
+        store = RunStore(m.folder, num_rows=len(images.file_names), shard_size=options.shard_size)
+        m.ctx = RunContext(spec, images, options, plan, store, acc, started=self.started)
 
     def _open(self, m: _Model) -> None:
+        ctx = m.ctx
         check_output_folder(m.folder)
-        m.store.prepare(m.plan.settings, overwrite=self.options.overwrite)
-        m.store.start_invocation(num_processes=self.accelerator.num_processes)
+        m.changed = ctx.store.prepare(
+            ctx.plan.settings,
+            digests=ctx.images.digests,
+            names=ctx.images.file_names,
+            overwrite=self.options.overwrite,
+        )
+        m.opened = True
+        ctx.store.start_invocation(num_processes=self.accelerator.num_processes)
 
     def _check(self, m: _Model) -> None:
-        m.store.check_manifest(m.plan.settings)
+        m.store.check_manifest(m.ctx.plan.settings)
 
-    def _run_group(self, number: int, members: list[_Model], ds) -> None:
+    def _settle(self, *, stopping: bool = False) -> None:
+        """Main process, as ``evaluate`` does at its end: a model's earlier run set aside by
+        --overwrite is dropped once the new one has a shard, or put back when the new one failed
+        without any. ``stopping``: the sweep itself failed; models still running count as failed."""
+        if not self.main:
+            return
+        for m in self.models:
+            if m.opened and not m.settled and (stopping or m.status != "pending"):
+                m.settled = True
+                with contextlib.suppress(OSError):  # the next invocation recovers what was set aside
+                    m.store.settle(failed=m.status != "ok")
+
+    def _run_group(self, number: int, members: list[_Model]) -> None:
         waiting = [m for m in members if m.active]
         rounds = 0
         while waiting:
@@ -293,7 +336,7 @@ class _Sweep:
             loaded, deferred = self._load_round(todo)
             start = time.time()
             if loaded:
-                self._predict_round(loaded, ds, start)
+                self._predict_round(loaded, start)
             elapsed = time.time() - start
             for m in loaded:
                 m.seconds = elapsed
@@ -358,39 +401,20 @@ class _Sweep:
         return loaded, deferred
 
     def _load(self, m: _Model) -> None:
-        spec, plan, options, device = m.spec, m.plan, self.options, self.accelerator.device
-        module = spec.load(device)
+        m.predictor, m.load_report = load_predictor(m.ctx, rows_and_normalizer(m.ctx)[1])
+        module = m.predictor.module
         m.weight_bytes = sum(t.numel() * t.element_size() for t in (*module.parameters(), *module.buffers()))
-        if plan.channels_last:
-            module = module.to(memory_format=torch.channels_last)
-        if options.compile:
-            module = torch.compile(module)
-        normalizer = Normalizer(_fast_preprocessing(m) if plan.use_fast else None, device)
-        m.predictor = BatchPredictor(
-            module=module,
-            label_space=spec.label_space,
-            device=device,
-            precision=plan.precision,
-            normalizer=normalizer,
-            channels_last=plan.channels_last,
-            batch_size=plan.batch_size,
-            pad_to_batch=options.compile,
-        )
 
-    def _predict_round(self, loaded: list[_Model], ds, start: float) -> None:
+    def _predict_round(self, loaded: list[_Model], start: float) -> None:
         """One pass over the union of the loaded models' missing shards; this process takes every
         ``num_processes``-th of them, as ``evaluate`` does."""
         acc, first = self.accelerator, loaded[0]
-        plan = first.plan
+        plan = first.ctx.plan
         union = sorted(set().union(*(m.pending for m in loaded)))
         mine = union[acc.process_index :: acc.num_processes]
         if not mine:
             return
-        if plan.use_fast:
-            prep = _fast_preprocessing(first)
-            rows = ImageRows(ds, PixelTransform(prep), draft=prep.draft_request())
-        else:
-            rows = ImageRows(ds, first.spec.reference_transform, draft=None)
+        rows, _ = rows_and_normalizer(first.ctx)  # the same pixels for every model of the group
         schedule, batches = [], []
         for k in mine:
             shard = shard_batches(*first.store.shard_range(k), plan.batch_size)
@@ -442,17 +466,23 @@ class _Sweep:
             m.store.update_invocation(predict_seconds=now - start, total_seconds=now - self.started)
 
     def _write(self, m: _Model, predicted_now: int, group: int, rounds: int, names: list[str]) -> None:
+        """What ``evaluate`` writes at its end, for one model of the sweep."""
         from imagenet_x_hf.runner.outputs import predictions_table, write_outputs
 
-        store, plan = m.store, m.plan
+        ctx, store = m.ctx, m.store
         store.update_invocation(
             predict_seconds=m.seconds, total_seconds=time.time() - self.started, final=True
         )
-        state = {"batch_size": m.batch_size or plan.batch_size, "backoffs": m.backoffs}
-        this_run = {"predicted": predicted_now, "resumed": m.resumed, "predict_seconds": m.seconds}
-        record = run_record(
-            m.spec, plan, self.options, self.accelerator, state, store, this_run, self.started
+        outcome = RunOutcome(
+            predicted=predicted_now,
+            resumed=m.resumed,
+            predict_seconds=m.seconds,
+            batch_size=m.batch_size or ctx.plan.batch_size,
+            backoffs=tuple(m.backoffs),
+            load_report=m.load_report,
+            changed_images=m.changed or {"count": 0, "first": []},
         )
+        record = run_record(ctx, outcome)
         record["sweep"] = {
             "output": str(self.root),
             "group": group,
@@ -460,9 +490,9 @@ class _Sweep:
             "decoded_once_for": names,
             "preprocessing_key": m.group_key(),
         }
-        table = predictions_table(store, plan.file_names)
+        table = predictions_table(store, ctx.images.file_names)
         m.results = write_outputs(
-            store.output, table, model_name=m.spec.model, run_info=record, scoring=self.options.scoring
+            store.output, table, model_name=ctx.spec.model, run_info=record, scoring=self.options.scoring
         )
 
     # -- progress and summary ---------------------------------------------------------------------
@@ -515,11 +545,6 @@ class _Sweep:
             self.root.mkdir(parents=True, exist_ok=True)
             atomic_write_json(self.root / SUMMARY, summary)
         return summary
-
-
-def _fast_preprocessing(m: _Model):
-    spec, plan = m.spec, m.plan
-    return spec.preprocessing if plan.preprocessing["jpeg_draft_used"] else spec.preprocessing.without_draft()
 
 
 def _free_memory(device: torch.device) -> int:

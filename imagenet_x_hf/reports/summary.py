@@ -519,9 +519,9 @@ def zoo_sentence(results: Mapping) -> str | None:
         p = _number_or_none(entry.get("percentile_similar_accuracy"))
         if p is not None:
             p *= scale
-            parts.append(
-                f"higher than {p:.0f}% of them" if side == "more" else f"lower than {100 - p:.0f}% of them"
-            )
+            # Rounded down: a claim about a share of models never rounds up (99.93 is not "100%").
+            share = math.floor(p if side == "more" else 100 - p)
+            parts.append(f"{'higher' if side == 'more' else 'lower'} than {share}% of them")
         return f"*{factor_label(factor)}*" + (f" ({'; '.join(parts)})" if parts else "")
 
     if similar:

@@ -256,3 +256,25 @@ def test_section_renders_the_zoo_sentence():
     results["zoo"] = zoo_block()
     section = render_section(results, model="toy")
     assert "Among the 240 released ImageNet models" in section
+
+
+@pytest.mark.parametrize("percentile, says", [(99.93, "higher than 99%"), (1.5, "lower than 98%")])
+def test_a_share_of_models_is_rounded_down_never_up(percentile, says):
+    from imagenet_x_hf.reports.summary import zoo_sentence
+
+    side = [0.2, 0.7] if percentile > 50 else [-0.7, -0.2]
+    zoo = {
+        "zoo": {"models": 2500, "similar_window": 0.02},
+        "factors": {
+            "texture": {
+                "error_ratio": 2.15,
+                "expected_error_ratio": 1.7,
+                "excess": sum(side) / 2,
+                "excess_interval": side,
+                "percentile_similar_accuracy": percentile,
+                "similar_models": 310,
+            }
+        },
+    }
+    sentence = zoo_sentence({"zoo": zoo})
+    assert says in sentence and "100%" not in sentence

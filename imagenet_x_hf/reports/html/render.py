@@ -55,7 +55,7 @@ def _environment():
         count=lambda v: "n/a" if v is None else f"{int(v):,}",
         label=factor_label,
         prob=lambda p: "" if p is None else f"{100 * p:.1f}%",
-        percentile=lambda v: "n/a" if v is None else f"{v:.0f}",
+        percentile=lambda v: "n/a" if v is None else f"{math.floor(v)}",  # never rounds up to 100
     )
     return env
 

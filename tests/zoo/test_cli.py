@@ -63,9 +63,20 @@ def test_findings_json_and_report(local_zoo, tmp_path, capsys):
     assert out["failure_modes_by_model_type"]["agreement"]["kendall_w"] > 0.8
     corr = out["correlation_with_accuracy"]["factors"]["subcategory"]
     assert corr["raw"]["rho"] > 0.9 and abs(corr["adjusted"]["rho"]) < 0.2
+    assert out["correlation_with_accuracy"]["families"] == 282  # a sweep is one point, not hundreds
+    # the headline is on the paper's population: its four model types, 209 models
+    paper = out["failure_modes_by_model_type"]["paper_population"]
+    assert paper["models"] == 209 and len(paper["types"]) == 4
+    assert paper["order"][:4] == ["texture", "subcategory", "object_blocking", "person_blocking"]
+    assert paper["order"][-1] == "pose" and paper["mean_error_ratio"]["texture"] == pytest.approx(
+        2.17, abs=0.005
+    )
+    assert len(out["duplicate_names"]) == 9
     assert main(["findings", "--output", str(tmp_path / "f")]) == 0
     md = (tmp_path / "f" / "findings.md").read_text()
     assert "color-jitter augmentation improves robustness to color" in md
+    assert "On the paper's population, the 209 models of its four types" in md
+    assert "| vit_base_patch16_224 | imagenet_testbed: 0.8073 (used); modelvshuman: 0.8352 |" in md
     for name in ("failure_modes_by_type.png", "trend_per_factor.png", "augmentation_spillover.png"):
         assert f"]({name})" in md and (tmp_path / "f" / name).stat().st_size > 10_000
 

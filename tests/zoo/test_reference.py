@@ -140,3 +140,18 @@ def test_band_is_calibrated_on_held_out_families(zoo):
         assert out["placed"][f] > 250
         assert 0.02 <= out["rate"][f] <= 0.08, (f, out["rate"][f])
     assert 0.035 <= out["rare_rate"] <= 0.065, out["rare_rate"]
+
+
+def test_names_listed_twice_keep_both_rows(zoo):
+    from imagenet_x_hf.zoo.findings import duplicate_names
+
+    twice = {d["model"]: d["rows"] for d in duplicate_names(zoo)}
+    assert len(twice) == 9
+    for rows in twice.values():
+        assert [r["group"] for r in rows] == ["imagenet_testbed", "modelvshuman"]
+        assert [r["used"] for r in rows] == [True, False]  # counted once, from the first group
+    vit = [r["accuracy"] for r in twice["vit_base_patch16_224"]]
+    assert vit[0] == pytest.approx(0.8073, abs=1e-4) and vit[1] == pytest.approx(0.8352, abs=1e-4)
+    table = zoo.table("top", "class")
+    names = table.column("model").to_pylist()
+    assert names.count("vit_base_patch16_224") == 2  # both rows stay visible in the table

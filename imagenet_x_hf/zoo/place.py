@@ -111,6 +111,7 @@ class Reference:
         self.name_set = frozenset(str(n) for n in self.names)
         self._quality: dict | None = None
         self._without: dict[str, Reference] = {}
+        self._memo: dict = {}
 
     @property
     def n(self) -> int:
@@ -129,7 +130,18 @@ class Reference:
         return self._quality
 
     def describe(self, rows: np.ndarray | None = None) -> str:
-        return self.population.describe(rows)
+        """What the reference (or its ``rows``) is made of, in words."""
+        if rows is not None:
+            return self.population.describe(rows)
+        if "describe" not in self._memo:
+            self._memo["describe"] = self.population.describe()
+        return self._memo["describe"]
+
+    def types(self) -> dict[str, int]:
+        """Model count per type."""
+        if "types" not in self._memo:
+            self._memo["types"] = self.population.types()
+        return dict(self._memo["types"])
 
     def near(self, accuracy: float, window: float = SIMILAR_WINDOW) -> np.ndarray:
         """Rows of the reference models within ``window`` of ``accuracy``."""
@@ -176,6 +188,26 @@ def reference_without(zoo_slice: ZooSlice, spec: str, name: str) -> Reference:
         base._without[family] = _fitted(zoo_slice, base.population.subset(keep), spec, without=family)
         base._without[family].excluded = (family,)
     return base._without[family]
+
+
+def reference_with(zoo_slice: ZooSlice, spec: str, extra: Population, name: str | None = None) -> Reference:
+    """The reference ``spec`` over the zoo's models and ``extra`` ones (each with a family key and a type).
+
+    The model ``name``'s family is left out when it is among them. Fitted once per
+    ``extra`` object and kept with the slice for the life of the process.
+    """
+    key = ("extra", spec, id(extra))
+    if key not in zoo_slice._cache:
+        joined = select(Population.from_slice(zoo_slice).concat(extra), spec)
+        zoo_slice._cache[key] = (extra, Reference(joined, name=spec), {})
+    _, base, without = zoo_slice._cache[key]
+    if name is None or name not in base.name_set:
+        return base
+    family = str(base.population.family[np.flatnonzero(base.names == name)[0]])
+    if family not in without:
+        keep = base.population.family != family
+        without[family] = Reference(base.population.subset(keep), name=spec, excluded=(family,))
+    return without[family]
 
 
 def _percentile(values: np.ndarray, cum_weight: np.ndarray, value: float) -> float | None:
@@ -260,8 +292,12 @@ def place(
     zoo_dir: str | os.PathLike | None = None,
     similar_window: float = SIMILAR_WINDOW,
     reference: str = "all",
+    extra: Population | None = None,
 ) -> dict:
     """Place one model's results among a reference of the zoo's models, factor by factor.
+
+    ``extra`` adds models to the reference (a :class:`~imagenet_x_hf.zoo.reference.Population`
+    with their family keys and types), e.g. one's own models scored the zoo's way.
 
     Returns a JSON-ready dict: ``model``, ``accuracy``, ``accuracy_percentile``,
     ``reference`` (what the population is made of, overall and near the model's
@@ -278,11 +314,12 @@ def place(
     which, error_type = results.get("which_factor", "top"), results.get("error_type", "class")
     zoo_slice = zoo.slice(which, error_type)
     name = results.get("model")
-    ref = (
-        reference_without(zoo_slice, reference, str(name))
-        if name is not None
-        else reference_of(zoo_slice, reference)
-    )
+    if extra is not None:
+        ref = reference_with(zoo_slice, reference, extra, None if name is None else str(name))
+    elif name is not None:
+        ref = reference_without(zoo_slice, reference, str(name))
+    else:
+        ref = reference_of(zoo_slice, reference)
     accuracy = _number(results["accuracy"])
     level = float(results.get("confidence_level", 0.95))
     coverage = coverage_of(results)
@@ -345,7 +382,7 @@ def place(
             "name": reference,
             "models": ref.n,
             "families": ref.families,
-            "types": ref.population.types(),
+            "types": ref.types(),
             "excluded_family": ref.excluded[0] if ref.excluded else None,
             "description": ref.describe(),
             "near": {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,15 @@ def test_bad_inputs_exit_2_on_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("IMAGENET_X_ZOO_CACHE", str(tmp_path / "empty"))
     assert "HF_HUB_OFFLINE forbids downloading" in fails(["score", "--examples"], capsys)
     assert "HF_HUB_OFFLINE forbids downloading" in fails(["rank", str(PREDICTIONS_DIR / "ViT.csv")], capsys)
+
+
+def test_readme_shows_what_rank_prints_for_vit(zoo, vit_results):
+    """The README's 'Where does my model stand?' rows are rank's output for ViT, line for line."""
+    from imagenet_x_hf.commands.rank import format_placement
+    from imagenet_x_hf.zoo import place
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("## Where does my model stand?", 1)[1].split("```\n", 3)[2]
+    printed = format_placement(place(vit_results, zoo=zoo)).splitlines()
+    shown = [line for line in block.splitlines() if line != "..."]
+    assert len(shown) >= 8 and all(line in printed for line in shown), [s for s in shown if s not in printed]

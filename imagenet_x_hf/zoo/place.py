@@ -111,6 +111,7 @@ class Reference:
         self.name_set = frozenset(str(n) for n in self.names)
         self._quality: dict | None = None
         self._without: dict[str, Reference] = {}
+        self._memo: dict = {}
 
     @property
     def n(self) -> int:
@@ -129,7 +130,18 @@ class Reference:
         return self._quality
 
     def describe(self, rows: np.ndarray | None = None) -> str:
-        return self.population.describe(rows)
+        """What the reference (or its ``rows``) is made of, in words."""
+        if rows is not None:
+            return self.population.describe(rows)
+        if "describe" not in self._memo:
+            self._memo["describe"] = self.population.describe()
+        return self._memo["describe"]
+
+    def types(self) -> dict[str, int]:
+        """Model count per type."""
+        if "types" not in self._memo:
+            self._memo["types"] = self.population.types()
+        return dict(self._memo["types"])
 
     def near(self, accuracy: float, window: float = SIMILAR_WINDOW) -> np.ndarray:
         """Rows of the reference models within ``window`` of ``accuracy``."""
@@ -392,7 +404,7 @@ def place(
             "name": ref.name if extra is not None else reference,
             "models": ref.n,
             "families": ref.families,
-            "types": ref.population.types(),
+            "types": ref.types(),
             "excluded_family": ref.excluded[0] if ref.excluded else None,
             "added_models": int(np.isin(ref.names, extra.names).sum()) if extra is not None else 0,
             "description": ref.describe(),

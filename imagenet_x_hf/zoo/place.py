@@ -178,6 +178,40 @@ def reference_without(zoo_slice: ZooSlice, spec: str, name: str) -> Reference:
     return base._without[family]
 
 
+def _own_rows(extra: Population, results: Mapping) -> np.ndarray:
+    """Rows of ``extra`` that are the placed model: same name, or the same accuracy and 16 ratios."""
+    name = results.get("model")
+    ratios = np.array([_number(results["factors"][f].get("error_ratio")) for f in FACTORS], dtype=np.float64)
+    same_name = np.array([name is not None and str(n) == str(name) for n in extra.names], dtype=bool)
+    same_numbers = (extra.accuracy == _number(results.get("accuracy"))) & np.all(
+        (extra.error_ratio == ratios) | (np.isnan(extra.error_ratio) & np.isnan(ratios)), axis=1
+    )
+    return same_name | same_numbers
+
+
+def reference_with_extra(zoo_slice: ZooSlice, spec: str, extra: Population, results: Mapping) -> Reference:
+    """The reference ``spec`` with the models of ``extra`` added, less the placed model's family on either side.
+
+    A model is never its own reference: the placed model's family is left out of the zoo
+    (as :func:`reference_without` does) and out of ``extra`` (matched by name, or by
+    identical accuracy and ratios when it was renamed). Fitted once per distinct exclusion.
+    """
+    name = results.get("model")
+    base = (
+        reference_without(zoo_slice, spec, str(name)) if name is not None else reference_of(zoo_slice, spec)
+    )
+    own = _own_rows(extra, results)
+    families = set(extra.family[own].tolist())
+    keep = ~np.isin(extra.family.astype(str), sorted(families)) if families else np.ones(len(extra), bool)
+    added = extra.subset(keep)
+    key = ("extra", spec, base.excluded, tuple(added.names.tolist()), tuple(added.family.tolist()))
+    if key not in zoo_slice._cache:
+        excluded = base.excluded + tuple(sorted(families))
+        label = f"{spec} + {len(added)} added model{'s' if len(added) != 1 else ''}"
+        zoo_slice._cache[key] = Reference(base.population.concat(added), name=label, excluded=excluded)
+    return zoo_slice._cache[key]
+
+
 def _percentile(values: np.ndarray, cum_weight: np.ndarray, value: float) -> float | None:
     if len(values) == 0 or not math.isfinite(value):
         return None
@@ -260,8 +294,13 @@ def place(
     zoo_dir: str | os.PathLike | None = None,
     similar_window: float = SIMILAR_WINDOW,
     reference: str = "all",
+    extra: Population | None = None,
 ) -> dict:
     """Place one model's results among a reference of the zoo's models, factor by factor.
+
+    ``extra`` adds other models to the reference (your own, e.g.
+    ``imagenet_x_hf.share.extra_models("hf://datasets/ORG/REPO")``, each family weighing
+    one like the zoo's), less the placed model's family (:func:`reference_with_extra`).
 
     Returns a JSON-ready dict: ``model``, ``accuracy``, ``accuracy_percentile``,
     ``reference`` (what the population is made of, overall and near the model's
@@ -278,17 +317,22 @@ def place(
     which, error_type = results.get("which_factor", "top"), results.get("error_type", "class")
     zoo_slice = zoo.slice(which, error_type)
     name = results.get("model")
-    ref = (
-        reference_without(zoo_slice, reference, str(name))
-        if name is not None
-        else reference_of(zoo_slice, reference)
-    )
+    if extra is not None:
+        ref = reference_with_extra(zoo_slice, reference, extra, results)
+    elif name is not None:
+        ref = reference_without(zoo_slice, reference, str(name))
+    else:
+        ref = reference_of(zoo_slice, reference)
     accuracy = _number(results["accuracy"])
     level = float(results.get("confidence_level", 0.95))
     coverage = coverage_of(results)
     notes = []
-    if ref.excluded:
+    if ref.excluded and extra is None:
         notes.append(f"{name} is itself in the zoo: it is placed against the reference without its family")
+    elif ref.excluded:
+        notes.append(
+            f"{name} is placed against the reference without its own family ({', '.join(ref.excluded)})"
+        )
     if not results.get("filter_prototypes", True):
         notes.append("the model was scored with the prototype images, the zoo without them")
     if results.get("error_type") == "real_class" and results.get("empty_real", "error") != "error":
@@ -342,11 +386,12 @@ def place(
         "error_type": error_type,
         "confidence_level": level,
         "reference": {
-            "name": reference,
+            "name": ref.name if extra is not None else reference,
             "models": ref.n,
             "families": ref.families,
             "types": ref.population.types(),
             "excluded_family": ref.excluded[0] if ref.excluded else None,
+            "added_models": int(np.isin(ref.names, extra.names).sum()) if extra is not None else 0,
             "description": ref.describe(),
             "near": {
                 "window": similar_window,

@@ -43,7 +43,7 @@ import numpy as np
 
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError, derived_path, load_derived, save_derived
-from imagenet_x_hf.zoo.reference import Population, select
+from imagenet_x_hf.zoo.reference import Population, select, type_key
 from imagenet_x_hf.zoo.table import Zoo, ZooSlice, load_zoo
 from imagenet_x_hf.zoo.trend import BANDWIDTH, FAMILIES_NEAR, Trend, fit_quality, fit_trend
 
@@ -111,6 +111,7 @@ class Reference:
         self.name_set = frozenset(str(n) for n in self.names)
         self._quality: dict | None = None
         self._without: dict[str, Reference] = {}
+        self._memo: dict = {}
 
     @property
     def n(self) -> int:
@@ -129,7 +130,18 @@ class Reference:
         return self._quality
 
     def describe(self, rows: np.ndarray | None = None) -> str:
-        return self.population.describe(rows)
+        """What the reference (or its ``rows``) is made of, in words."""
+        if rows is not None:
+            return self.population.describe(rows)
+        if "describe" not in self._memo:
+            self._memo["describe"] = self.population.describe()
+        return self._memo["describe"]
+
+    def types(self) -> dict[str, int]:
+        """Model count per type."""
+        if "types" not in self._memo:
+            self._memo["types"] = self.population.types()
+        return dict(self._memo["types"])
 
     def near(self, accuracy: float, window: float = SIMILAR_WINDOW) -> np.ndarray:
         """Rows of the reference models within ``window`` of ``accuracy``."""
@@ -203,6 +215,9 @@ def reference_with_extra(zoo_slice: ZooSlice, spec: str, extra: Population, resu
     own = _own_rows(extra, results)
     families = set(extra.family[own].tolist())
     keep = ~np.isin(extra.family.astype(str), sorted(families)) if families else np.ones(len(extra), bool)
+    if spec.strip().startswith("type:"):  # a reference of one type takes the added models of that type
+        wanted = spec.strip()[5:].strip().lower()
+        keep &= np.array([type_key(str(t)) == wanted or str(t).lower() == wanted for t in extra.model_type])
     added = extra.subset(keep)
     key = ("extra", spec, base.excluded, tuple(added.names.tolist()), tuple(added.family.tolist()))
     if key not in zoo_slice._cache:
@@ -389,7 +404,7 @@ def place(
             "name": ref.name if extra is not None else reference,
             "models": ref.n,
             "families": ref.families,
-            "types": ref.population.types(),
+            "types": ref.types(),
             "excluded_family": ref.excluded[0] if ref.excluded else None,
             "added_models": int(np.isin(ref.names, extra.names).sum()) if extra is not None else 0,
             "description": ref.describe(),

@@ -26,6 +26,7 @@ from imagenet_x_hf.reports.summary import (
     format_percent,
     format_ratio,
     summarize,
+    zoo_explanation,
 )
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
@@ -299,7 +300,8 @@ def render_page(
     from imagenet_x_hf import __version__
 
     results = model.results
-    summary = summarize(results)
+    placed = zoo_block.raw if zoo_block is not None else None
+    summary = summarize(results, zoo=placed)
     level = results.get("confidence_level")
     context = {
         "title": title or f"ImageNet-X report: {model.name}",
@@ -315,6 +317,7 @@ def render_page(
         "colors": VERSUS_ONE,
         "coverage": results.get("coverage") or {},
         "zoo": zoo_block,
+        "zoo_explanation": zoo_explanation(placed),
         "zoo_chart": _zoo_chart(zoo_block, model.name) if zoo_block is not None else None,
         "zoo_note": zoo_note,
         "metaclass_rows": _metaclass_rows(results),

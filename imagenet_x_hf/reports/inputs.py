@@ -83,7 +83,8 @@ def read_run(directory: str | os.PathLike, *, name: str | None = None) -> ModelR
         raise ResultsFileError(
             f"no {RESULTS_FILE} in {str(directory)!r} (it holds: {', '.join(found) or 'nothing'}); "
             "pass the --output folder of 'imagenet-x evaluate' after the run has finished, "
-            "or pass a predictions file (CSV or Parquet) in its place"
+            "or pass a predictions file (CSV or Parquet) instead: in its place for report, with "
+            "--predictions FILE for card"
         )
     return _from_results(_read_json(path), path, kind="run", name=name)
 

@@ -327,7 +327,8 @@ def test_a_runs_own_predictions_file_is_named_after_the_run(vit_csv, tmp_path):
     assert load_model_results(run / "predictions.csv").name == "vit-b16"
     with pytest.raises(ResultsFileError, match="no results.json") as err:
         load_model_results(run)
-    assert "--predictions" not in str(err.value)  # no flag the commands do not have
+    # report takes the file in the run's place: no flag is suggested that it does not have
+    assert "in its place for report, with --predictions FILE for card" in str(err.value)
 
 
 def test_zoo_facts_show_the_model_count_and_no_empty_rows_or_paths():

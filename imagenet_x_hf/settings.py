@@ -445,7 +445,13 @@ class ReportOptions:
     )
     per_factor: int = option(12, "misclassified images shown per factor", metavar="N", group="Images")
     seed: int = option(0, "which images the sample shows; same seed, same images", group="Images")
-    thumbnail_size: int = option(128, "longer side of the thumbnails in pixels", metavar="PX", group="Images")
+    thumbnail_size: int = option(
+        192,
+        "longer side of the embedded images in pixels: cards show them at 128 px and a click "
+        "enlarges them; 384 gives sharper enlargements and a page about three times larger",
+        metavar="PX",
+        group="Images",
+    )
     compare_per_factor: int = option(
         4, "images shown per factor and direction in each comparison", metavar="N", group="Comparison"
     )

@@ -7,6 +7,7 @@ import json
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
+from imagenet_x_hf.results import Results
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,6 +53,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="the zoo models to compare with: all, no-sweeps (without the ResNet-50 augmentation sweeps) or "
         "type:KEY for one model type of the authors' model_types.py, e.g. type:self-supervised, "
         "type:supervised-on-more-data (default: all)",
+    )
+    p.add_argument(
+        "--zoo-extra",
+        metavar="DIR_OR_REPO",
+        action="append",
+        help="add your own models to the reference: a predictions repository written by 'imagenet-x "
+        "export-predictions' (a folder or hf://datasets/ORG/REPO); models exported with one --family count as "
+        "one family, and a placed model never counts in its own reference (repeatable) (default: the zoo only)",
     )
     add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print JSON (default: a table per model)")
@@ -110,6 +119,20 @@ def format_placement(placement: dict) -> str:
     return "\n".join(lines)
 
 
+def _extra(sources: list[str], results: Results, cache: dict):
+    """The models of ``sources`` scored as ``results`` were (which factor, error type), one population."""
+    from imagenet_x_hf.share import extra_models
+
+    key = (results.scoring.which_factor, results.scoring.error_type)
+    if key not in cache:
+        population = None
+        for source in sources:
+            more = extra_models(source, which_factor=key[0], error_type=key[1])
+            population = more if population is None else population.concat(more)
+        cache[key] = population
+    return cache[key]
+
+
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.reports.inputs import load_all_model_results
     from imagenet_x_hf.zoo import ZooError, load_zoo, place
@@ -121,10 +144,12 @@ def run(args: argparse.Namespace) -> int:
     zoo = load_zoo(args.zoo_dir)
     options = scoring_settings(args)
     placements = []
+    extras: dict[tuple[str, str], object] = {}  # (which_factor, error_type) -> the added models, scored once
     for path in inputs:
         for model in load_all_model_results(path, options=options):
             results = model.results.replace(model=model.name)
-            placements.append(place(results, zoo=zoo, reference=args.reference))
+            extra = _extra(args.zoo_extra, results, extras) if args.zoo_extra else None
+            placements.append(place(results, zoo=zoo, reference=args.reference, extra=extra))
     report = {"models": placements}
     if args.plot:
         from imagenet_x_hf.zoo.plot import plot_placement, save_placement_figure

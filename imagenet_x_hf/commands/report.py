@@ -101,10 +101,12 @@ def _hint(args: argparse.Namespace, model) -> str:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
+    from imagenet_x_hf.reports.html.report import check_output
     from imagenet_x_hf.reports.inputs import load_all_model_results, load_model_results
 
     if args.commit and not args.push:
         raise ResultsFileError("--commit only applies to an upload; add --push REPO_ID (or drop --commit)")
+    check_output(args.output)  # before any work: a bad -o fails now, in one line
     token = None
     if args.push:
         from imagenet_x_hf.reports.card import require_token

@@ -15,7 +15,7 @@ from typing import Any
 from imagenet_x_hf.errors import ModelCardError
 from imagenet_x_hf.reports.format import format_interval, format_percent, format_ratio
 from imagenet_x_hf.reports.summary import summarize
-from imagenet_x_hf.reports.zoo_sentence import zoo_sentence
+from imagenet_x_hf.reports.zoo_sentence import zoo_explanation
 from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS
 
@@ -149,7 +149,8 @@ def render_section(
     that recreate the numbers (the install line first). The template receives
     ``model``, ``results`` (``Results.to_dict()``), ``summary`` (``summarize(results)``: ``.lead`` and
     ``.details`` sentences, factor groups ``.more``, ``.less``, ``.average``,
-    ``.unclear``), ``zoo`` (one sentence placing the model among released models, or
+    ``.unclear``; the lead already compares the model with released models of its
+    accuracy), ``zoo`` (what that comparison rests on and its interval in plain words, or
     none), ``rows`` (one ``FactorResult`` per factor, in the paper's order),
     ``definitions``, ``settings`` (each setting in words), ``accuracy_name``,
     ``image``, ``reproduce``, ``paper_url``, ``project_url``, ``replaced_other_settings``
@@ -170,7 +171,7 @@ def render_section(
             model=model,
             results=results.to_dict(),
             summary=summary,
-            zoo=zoo_sentence(results),
+            zoo=zoo_explanation(results.zoo),
             accuracy_name=summary.accuracy_name,
             replaced_other_settings=replaced_other_settings,
             other_settings_kept=other_settings_kept,

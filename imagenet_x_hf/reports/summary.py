@@ -21,8 +21,9 @@ from imagenet_x_hf.reports.format import (
     images_text,
     join_words,
 )
+from imagenet_x_hf.reports.zoo_sentence import zoo_sentence
 from imagenet_x_hf.results import FEW_IMAGES as FEW_IMAGES
-from imagenet_x_hf.results import FactorResult, Results
+from imagenet_x_hf.results import FactorResult, Placement, Results
 
 ACCURACY_NAMES = {
     "class": "Top-1 accuracy",
@@ -93,12 +94,15 @@ class Summary:
         return " ".join(self.sentences)
 
 
-def summarize(results: Results, *, k: int = 3) -> Summary:
+def summarize(results: Results, *, k: int = 3, zoo: Placement | None = None) -> Summary:
     """Group the factors by what their intervals say, and say it in a few short sentences.
 
-    ``lead`` holds the accuracy and, in one sentence, the factors on which the model
-    clearly fails more than its average (whole interval above 1), strongest first, with
-    their image counts. ``details`` holds one sentence each for the factors where it
+    ``lead`` holds the accuracy; then what is unusual about the model: the factors on
+    which it differs from released models of its accuracy (``zoo_sentence``, from
+    ``zoo`` or ``results.zoo``), or, without that placement, one sentence saying that
+    raw ratios mostly follow accuracy; then, second, the raw ratios: the factors on
+    which the model clearly fails more than its average (whole interval above 1),
+    strongest first, with their image counts. ``details`` holds one sentence each for the factors where it
     clearly fails less, those with no clear difference, and those with too few images to tell.
 
     >>> from imagenet_x_hf.schema import FACTORS
@@ -109,7 +113,7 @@ def summarize(results: Results, *, k: int = 3) -> Summary:
     >>> s = summarize(Results.from_dict({"accuracy": 0.8, "images": 9000, "factors": rows}))
     >>> [r.factor for r in s.more], [r.factor for r in s.unclear], len(s.average)
     (['style'], [], 15)
-    >>> print(s.lead[1])
+    >>> print(s.lead[2])
     It fails more often than its average on images with *style* (2.50×, 40 images).
     """
     rows = list(results.factors)
@@ -132,9 +136,17 @@ def summarize(results: Results, *, k: int = 3) -> Summary:
         best=ranked[::-1][:k],
         intervals=bool(scored) and not groups.get("no_interval"),
     )
-    s.lead.extend(_lead(results, s))
+    s.lead.extend(_lead(results if zoo is None else results.replace(zoo=zoo), s))
     s.details.extend(_details(s))
     return s
+
+
+RAW_FOLLOWS_ACCURACY = (
+    "Raw error ratios largely follow overall accuracy: across the ~2,500 models the ImageNet-X authors "
+    "released, better models concentrate their remaining errors on the same hard factors, so the ratios "
+    "below say as much about its accuracy as about the model (`imagenet-x rank` compares it with "
+    "models of its accuracy)."
+)
 
 
 def _lead(results: Results, s: Summary) -> list[str]:
@@ -142,6 +154,7 @@ def _lead(results: Results, s: Summary) -> list[str]:
         f"**{s.accuracy_name}: {format_percent(results.accuracy)}** on "
         f"{results.images:,} annotated ImageNet {results.scoring.split} images."
     ]
+    out.append(zoo_sentence(results) or RAW_FOLLOWS_ACCURACY)
     if not s.intervals:
         out.append(
             "No intervals were computed, so no factor can be said to differ clearly from the "

@@ -55,8 +55,14 @@ def zoo_sentence(results: Results) -> str | None:
     Among the 310 released ImageNet models within ±2 points of its accuracy (of 2,500 in the ImageNet-X authors' zoo), it fails more than expected for its accuracy on *texture* (2.15 vs 1.70 expected; higher than 94% of them); on the other factors it is within their usual spread.
     """
     placement = results.zoo
-    if placement is None or placement.skipped:
+    if placement is None or placement.skipped or (placement.coverage or {}).get("placed") is False:
         return None
+    if placement.extrapolated:
+        reason = (placement.extrapolation or {}).get("reason") or "too few are near it"
+        return (
+            f"Released ImageNet models (the ImageNet-X authors' zoo) say little about models of its accuracy "
+            f"({reason}), so no factor is called unusual."
+        )
     more, less = [], []
     for factor, entry in placement.factors.items():
         low, high = entry.excess_interval
@@ -83,3 +89,31 @@ def zoo_sentence(results: Results) -> str | None:
     if not clauses:
         return f"Among {_who(placement)}, its error ratios are within their usual spread on every factor."
     return f"Among {_who(placement)}, {', '.join(clauses)}; on the other factors it is within their usual spread."
+
+
+def zoo_explanation(placement: Placement | None) -> str | None:
+    """What the comparison with released models rests on, and what its interval means, in plain words.
+
+    >>> from imagenet_x_hf.schema import FACTORS
+    >>> near = {"window": 0.02, "description": "720 models in 77 families: 645 runs of 2 ResNet-50 "
+    ...         "augmentation sweeps counted as 2 families, 75 other models"}
+    >>> block = {"reference": {"near": near}, "factors": {f: {} for f in FACTORS}}
+    >>> print(zoo_explanation(Placement.from_dict(block)))
+    Models of its accuracy are the released models within ±2 points of it, 720 models in 77 families: 645 runs of 2 ResNet-50 augmentation sweeps counted as 2 families, 75 other models; each family weighs as one model. A factor is named when its excess (its error ratio minus the ratio expected at its accuracy) has a 95% interval that excludes 0: the interval holds 95% of the models of this accuracy, so about 1 factor in 20 of a typical model is named by chance.
+    """
+    if placement is None or placement.skipped:
+        return None
+    near = (placement.reference or {}).get("near") or {}
+    out = []
+    if near.get("description"):
+        window = near.get("window") or 0.02
+        out.append(
+            f"Models of its accuracy are the released models within ±{100 * window:g} points of it, "
+            f"{near['description']}; each family weighs as one model."
+        )
+    out.append(
+        "A factor is named when its excess (its error ratio minus the ratio expected at its accuracy) has a "
+        "95% interval that excludes 0: the interval holds 95% of the models of this accuracy, so about 1 "
+        "factor in 20 of a typical model is named by chance."
+    )
+    return " ".join(out)

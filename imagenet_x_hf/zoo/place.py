@@ -43,7 +43,7 @@ import numpy as np
 from imagenet_x_hf.results import Placement, Results
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError, derived_path, load_derived, save_derived
-from imagenet_x_hf.zoo.reference import Population, select
+from imagenet_x_hf.zoo.reference import Population, select, type_key
 from imagenet_x_hf.zoo.table import Zoo, ZooSlice, load_zoo
 from imagenet_x_hf.zoo.trend import BANDWIDTH, FAMILIES_NEAR, Trend, fit_quality, fit_trend
 
@@ -110,6 +110,7 @@ class Reference:
         self.name_set = frozenset(str(n) for n in self.names)
         self._quality: dict | None = None
         self._without: dict[str, Reference] = {}
+        self._memo: dict = {}
 
     @property
     def n(self) -> int:
@@ -128,7 +129,18 @@ class Reference:
         return self._quality
 
     def describe(self, rows: np.ndarray | None = None) -> str:
-        return self.population.describe(rows)
+        """What the reference (or its ``rows``) is made of, in words."""
+        if rows is not None:
+            return self.population.describe(rows)
+        if "describe" not in self._memo:
+            self._memo["describe"] = self.population.describe()
+        return self._memo["describe"]
+
+    def types(self) -> dict[str, int]:
+        """Model count per type."""
+        if "types" not in self._memo:
+            self._memo["types"] = self.population.types()
+        return dict(self._memo["types"])
 
     def near(self, accuracy: float, window: float = SIMILAR_WINDOW) -> np.ndarray:
         """Rows of the reference models within ``window`` of ``accuracy``."""
@@ -175,6 +187,43 @@ def reference_without(zoo_slice: ZooSlice, spec: str, name: str) -> Reference:
         base._without[family] = _fitted(zoo_slice, base.population.subset(keep), spec, without=family)
         base._without[family].excluded = (family,)
     return base._without[family]
+
+
+def _own_rows(extra: Population, results: Results) -> np.ndarray:
+    """Rows of ``extra`` that are the placed model: same name, or the same accuracy and 16 ratios."""
+    name = results.model
+    ratios = np.array([_number(row.error_ratio) for row in results.factors], dtype=np.float64)
+    same_name = np.array([name is not None and str(n) == str(name) for n in extra.names], dtype=bool)
+    same_numbers = (extra.accuracy == _number(results.accuracy)) & np.all(
+        (extra.error_ratio == ratios) | (np.isnan(extra.error_ratio) & np.isnan(ratios)), axis=1
+    )
+    return same_name | same_numbers
+
+
+def reference_with_extra(zoo_slice: ZooSlice, spec: str, extra: Population, results: Results) -> Reference:
+    """The reference ``spec`` with the models of ``extra`` added, less the placed model's family on either side.
+
+    A model is never its own reference: the placed model's family is left out of the zoo
+    (as :func:`reference_without` does) and out of ``extra`` (matched by name, or by
+    identical accuracy and ratios when it was renamed). Fitted once per distinct exclusion.
+    """
+    name = results.model
+    base = (
+        reference_without(zoo_slice, spec, str(name)) if name is not None else reference_of(zoo_slice, spec)
+    )
+    own = _own_rows(extra, results)
+    families = set(extra.family[own].tolist())
+    keep = ~np.isin(extra.family.astype(str), sorted(families)) if families else np.ones(len(extra), bool)
+    if spec.strip().startswith("type:"):  # a reference of one type takes the added models of that type
+        wanted = spec.strip()[5:].strip().lower()
+        keep &= np.array([type_key(str(t)) == wanted or str(t).lower() == wanted for t in extra.model_type])
+    added = extra.subset(keep)
+    key = ("extra", spec, base.excluded, tuple(added.names.tolist()), tuple(added.family.tolist()))
+    if key not in zoo_slice._cache:
+        excluded = base.excluded + tuple(sorted(families))
+        label = f"{spec} + {len(added)} added model{'s' if len(added) != 1 else ''}"
+        zoo_slice._cache[key] = Reference(base.population.concat(added), name=label, excluded=excluded)
+    return zoo_slice._cache[key]
 
 
 def _percentile(values: np.ndarray, cum_weight: np.ndarray, value: float) -> float | None:
@@ -255,8 +304,13 @@ def place(
     zoo_dir: str | os.PathLike | None = None,
     similar_window: float = SIMILAR_WINDOW,
     reference: str = "all",
+    extra: Population | None = None,
 ) -> dict:
     """Place one model's results among a reference of the zoo's models, factor by factor.
+
+    ``extra`` adds other models to the reference (your own, e.g.
+    ``imagenet_x_hf.share.extra_models("hf://datasets/ORG/REPO")``, each family weighing
+    one like the zoo's), less the placed model's family (:func:`reference_with_extra`).
 
     Returns a JSON-ready dict: ``model``, ``accuracy``, ``accuracy_percentile``,
     ``reference`` (what the population is made of, overall and near the model's
@@ -274,17 +328,22 @@ def place(
     which, error_type = scoring.which_factor, scoring.error_type
     zoo_slice = zoo.slice(which, error_type)
     name = results.model
-    ref = (
-        reference_without(zoo_slice, reference, str(name))
-        if name is not None
-        else reference_of(zoo_slice, reference)
-    )
+    if extra is not None:
+        ref = reference_with_extra(zoo_slice, reference, extra, results)
+    elif name is not None:
+        ref = reference_without(zoo_slice, reference, str(name))
+    else:
+        ref = reference_of(zoo_slice, reference)
     accuracy = _number(results.accuracy)
     level = float(scoring.confidence_level)
     coverage = coverage_of(results)
     notes = []
-    if ref.excluded:
+    if ref.excluded and extra is None:
         notes.append(f"{name} is itself in the zoo: it is placed against the reference without its family")
+    elif ref.excluded:
+        notes.append(
+            f"{name} is placed against the reference without its own family ({', '.join(ref.excluded)})"
+        )
     if not scoring.filter_prototypes:
         notes.append("the model was scored with the prototype images, the zoo without them")
     if scoring.error_type == "real_class" and scoring.empty_real != "error":
@@ -334,11 +393,12 @@ def place(
         "error_type": error_type,
         "confidence_level": level,
         "reference": {
-            "name": reference,
+            "name": ref.name if extra is not None else reference,
             "models": ref.n,
             "families": ref.families,
-            "types": ref.population.types(),
+            "types": ref.types(),
             "excluded_family": ref.excluded[0] if ref.excluded else None,
+            "added_models": int(np.isin(ref.names, extra.names).sum()) if extra is not None else 0,
             "description": ref.describe(),
             "near": {
                 "window": similar_window,

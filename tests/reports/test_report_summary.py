@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from imagenet_x_hf.errors import ResultsFileError
+from imagenet_x_hf.reports.summary import RAW_FOLLOWS_ACCURACY
 from imagenet_x_hf.reports.summary import summarize as summarize_results
 from imagenet_x_hf.reports.zoo_sentence import zoo_sentence as zoo_sentence_of
 from imagenet_x_hf.results import Results
@@ -81,7 +82,8 @@ def test_groups_and_sentences_follow_the_intervals():
     assert [r.factor for r in s.less] == ["pose", "pattern"]
     assert [r.factor for r in s.unclear] == ["brighter"]
     assert len(s.average) == 16 - 6
-    lead = s.lead[1]
+    assert s.lead[1] == RAW_FOLLOWS_ACCURACY  # no zoo placement: raw ratios follow accuracy, said first
+    lead = s.lead[2]
     assert lead.index("*style*") < lead.index("*texture*") < lead.index("*darker*")
     assert "*style* (3.00×, 500 images)" in lead  # with image counts
     assert s.lead[0] == "**Top-1 accuracy: 75.0%** on 9,999 annotated ImageNet validation images."
@@ -108,9 +110,9 @@ def test_lead_names_exactly_the_factors_whose_interval_lies_above_1(seed):
     s = summarize(results)
     above = {f for f, (_, low, _) in spec.items() if low > 1}
     if above:
-        assert named_in(s.lead[1]) == above
+        assert named_in(s.lead[2]) == above
     else:
-        assert named_in(s.lead[1]) == set() and "On no factor" in s.lead[1]
+        assert named_in(s.lead[2]) == set() and "On no factor" in s.lead[2]
     assert named_in(" ".join(s.lead)) == above
     below = {f for f, (_, _, high) in spec.items() if high < 1}
     assert {r.factor for r in s.less} == below
@@ -339,3 +341,34 @@ def test_a_share_of_models_is_rounded_down_never_up(percentile, says):
     zoo = {"zoo": {"models": 2500, "similar_window": 0.02}, "factors": factors}
     sentence = zoo_sentence({**make_results({}), "zoo": zoo})
     assert says in sentence and "100%" not in sentence
+
+
+def test_the_lead_says_what_is_unusual_first_and_raw_ratios_second():
+    """With a placement, the second sentence names the factors that differ from models of its accuracy."""
+    results = make_results({"style": (2.0, 1.5, 2.5)})
+    results["zoo"] = zoo_block()
+    s = summarize(results)
+    assert s.lead[1].startswith("Among the 240 released ImageNet models")
+    assert named_in(s.lead[1]) == {"texture", "style", "pose"}
+    assert s.lead[2].startswith("It fails more often than its average") and named_in(s.lead[2]) == {"style"}
+    # an extrapolation or too few images: no factor is called unusual
+    far = zoo_block(extrapolation={"extrapolated": True, "reason": "accuracy 0.95 is above the highest"})
+    lead = summarize({**results, "zoo": far}).lead[1]
+    assert named_in(lead) == set() and "no factor is called unusual" in lead and "0.95" in lead
+    thin = zoo_block(coverage={"placed": False, "fraction": 0.02, "threshold": 0.95})
+    assert summarize({**results, "zoo": thin}).lead[1] == RAW_FOLLOWS_ACCURACY
+
+
+def test_section_explains_the_reference_and_the_interval():
+    from imagenet_x_hf.reports.section import render_section
+
+    results = make_results({})
+    results["zoo"] = zoo_block(
+        reference={"near": {"window": 0.02, "description": "240 models in 30 families"}}
+    )
+    section = render_section(results, model="toy")
+    assert (
+        "Models of its accuracy are the released models within ±2 points of it, 240 models in 30 families;"
+        in section
+    )
+    assert "about 1 factor in 20 of a typical model is named by chance" in section

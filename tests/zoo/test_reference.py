@@ -121,6 +121,7 @@ def test_extra_models_join_a_population(population):
     )
     joined = population.concat(extra)
     assert len(joined) == 2502 and joined.names[-1] == "mine"
+    assert joined.weight()[-1] == 1.0
     with pytest.raises(ZooError, match="already in the reference"):
         joined.concat(extra)
     with pytest.raises(ZooError, match="one accuracy, family, type"):
@@ -144,3 +145,44 @@ def test_band_is_calibrated_on_held_out_families(zoo):
         assert out["placed"][f] > 250
         assert 0.02 <= out["rate"][f] <= 0.08, (f, out["rate"][f])
     assert 0.035 <= out["rare_rate"] <= 0.065, out["rare_rate"]
+
+
+def test_names_listed_twice_keep_both_rows(zoo):
+    from imagenet_x_hf.zoo.findings import duplicate_names
+
+    twice = {d["model"]: d["rows"] for d in duplicate_names(zoo)}
+    assert len(twice) == 9
+    for rows in twice.values():
+        assert [r["group"] for r in rows] == ["imagenet_testbed", "modelvshuman"]
+        assert [r["used"] for r in rows] == [True, False]  # counted once, from the first group
+    vit = [r["accuracy"] for r in twice["vit_base_patch16_224"]]
+    assert vit[0] == pytest.approx(0.8073, abs=1e-4) and vit[1] == pytest.approx(0.8352, abs=1e-4)
+    table = zoo.table("top", "class")
+    names = table.column("model").to_pylist()
+    assert names.count("vit_base_patch16_224") == 2  # both rows stay visible in the table
+
+
+def test_place_with_extra_models(zoo, vit_results):
+    """Extra models join the reference; a sweep of them weighs one family; the placed model is left out."""
+    s = zoo.slice("top", "class")
+    ref = reference_of(s)
+    rng = np.random.default_rng(0)
+    n = 40  # a sweep of 40 runs near ViT's accuracy, all far above the trend on pose
+    acc = vit_results["accuracy"] + rng.uniform(-0.01, 0.01, n)
+    ratio = ref.trend.expected(acc) + np.where(np.arange(len(FACTORS)) == 0, 0.3, 0.0)
+    extra = Population(
+        names=np.array([f"run{i}" for i in range(n)], dtype=object),
+        accuracy=acc,
+        error_ratio=ratio,
+        family=np.array(["extra:my-sweep"] * n, dtype=object),
+        model_type=np.array(["not stated"] * n, dtype=object),
+        sweep=np.ones(n, dtype=bool),
+    )
+    base = place(vit_results, zoo=zoo)
+    out = place(vit_results, zoo=zoo, extra=extra)
+    assert out["reference"]["models"] == base["reference"]["models"] + n
+    assert out["reference"]["families"] == base["reference"]["families"] + 1
+    shift = out["factors"]["pose"]["expected_error_ratio"] - base["factors"]["pose"]["expected_error_ratio"]
+    assert 0 < shift < 0.3 / 10  # one family among dozens near: a small pull, not 40 models' worth
+    one = dict(vit_results, model="run3", accuracy=float(acc[3]))
+    assert place(one, zoo=zoo, extra=extra)["reference"]["excluded_family"] == "extra:my-sweep"

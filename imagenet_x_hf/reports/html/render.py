@@ -21,7 +21,8 @@ from imagenet_x_hf.reports.format import factor_label, format_interval, format_p
 from imagenet_x_hf.reports.html import svg
 from imagenet_x_hf.reports.section import method_text
 from imagenet_x_hf.reports.summary import ACCURACY_NAMES, summarize
-from imagenet_x_hf.results import Results, RunRecord
+from imagenet_x_hf.reports.zoo_sentence import zoo_explanation
+from imagenet_x_hf.results import Placement, Results, RunRecord
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -243,6 +244,7 @@ def _comparison_view(comparison, main_name: str, main_results: Results) -> dict[
     return {
         "other": comparison.other,
         "other_accuracy": comparison.other_results.accuracy,
+        "other_images": comparison.other_results.images,
         "images": paired.get("images"),
         "method": paired.get("interval_method"),
         "table": table,
@@ -250,7 +252,40 @@ def _comparison_view(comparison, main_name: str, main_results: Results) -> dict[
         "gallery": comparison.gallery,
         "a_only": comparison.a_only,
         "b_only": comparison.b_only,
+        "a_accuracy": comparison.a_accuracy,
+        "b_accuracy": comparison.b_accuracy,
     }
+
+
+def thumbnail_styles(cards: Sequence) -> tuple[dict[str, str], Markup]:
+    """Each shown image once: a CSS class per file whose background is its ``data:`` URI.
+
+    A file shown in several galleries (the mistakes and each comparison) is embedded once
+    and referenced by class, so the page holds one copy of every image.
+
+    >>> from types import SimpleNamespace as NS
+    >>> t = NS(uri="data:image/jpeg;base64,AAAA", width=4, height=3)
+    >>> classes, css = thumbnail_styles([NS(file_name="a", thumbnail=t), NS(file_name="a", thumbnail=t)])
+    >>> classes, str(css).count("data:")
+    ({'a': 't0'}, 1)
+    """
+    classes: dict[str, str] = {}
+    rules = []
+    for card in cards:
+        if card.thumbnail is None or card.file_name in classes:
+            continue
+        name = f"t{len(classes)}"
+        classes[card.file_name] = name
+        rules.append(f".{name}{{background-image:url({card.thumbnail.uri})}}")
+    return classes, Markup("\n".join(rules))
+
+
+def _model_fact(value: str) -> str:
+    """A model id as the page shows it: a local folder by its name only (the page may be published)."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or value.startswith((".", "~")) or path.exists():
+        return f"{path.name} (a local folder)"
+    return value
 
 
 def _run_facts(model) -> list[tuple[str, str]]:
@@ -266,7 +301,7 @@ def _run_facts(model) -> list[tuple[str, str]]:
         ("device", "device"),
     ):
         if run.get(key):
-            facts.append((label, str(run.get(key))))
+            facts.append((label, _model_fact(str(run.get(key))) if key == "model" else str(run.get(key))))
     timing = run.timing
     if timing.get("images_per_second"):
         facts.append(("speed", f"{timing['images_per_second']:,} images/s"))
@@ -301,7 +336,10 @@ def render_page(page: Page) -> str:
     settings = model.results.scoring
 
     results = model.results
-    summary = summarize(results)
+    placed = Placement.from_dict(zoo_block.raw) if zoo_block is not None else None
+    summary = summarize(results, zoo=placed)
+    shown_cards = [*gallery.cards, *(card for c in comparisons for card in c.gallery.cards)]
+    thumb_classes, thumb_css = thumbnail_styles(shown_cards)
     context = {
         "title": title or f"ImageNet-X report: {model.name}",
         "model": model.name,
@@ -316,6 +354,7 @@ def render_page(page: Page) -> str:
         "colors": VERSUS_ONE,
         "coverage": results.coverage or {},
         "zoo": zoo_block,
+        "zoo_explanation": zoo_explanation(placed),
         "zoo_chart": _zoo_chart(zoo_block, model.name) if zoo_block is not None else None,
         "zoo_note": zoo_note,
         "metaclass_rows": _metaclass_rows(results),
@@ -333,6 +372,8 @@ def render_page(page: Page) -> str:
         "thumbnail_size": page.thumbnail_size,
         "run_facts": _run_facts(model),
         "version": __version__,
+        "thumb_classes": thumb_classes,
+        "thumb_css": thumb_css,
         "css": _asset("report.css"),
         "js": _asset("report.js"),
     }

@@ -16,11 +16,14 @@ from imagenet_x_hf.commands import (
     report,
     score,
     stats,
+    sweep,
 )
 
 # In the order a user meets them: evaluate a model, score predictions, report, inspect the data.
 COMMANDS = [
     evaluate.register,
+    sweep.register,
+    sweep.register_leaderboard,
     score.register,
     card.register,
     compare.register,

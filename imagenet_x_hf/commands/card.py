@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
@@ -71,11 +72,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     card.add_argument(
         "--dataset-id",
-        default="imagenet-x",
-        help="the Hub id of the ImageNet-X benchmark dataset the results refer to (model-index and "
-        ".eval_results), e.g. the repo you pushed with 'imagenet-x export-hub DIR --push ID'; the "
-        "authors publish none, so the default is a plain name that links to no leaderboard "
-        "(default: imagenet-x)",
+        metavar="OWNER/NAME",
+        help="the Hub id of the ImageNet-X benchmark dataset the results refer to, e.g. the repo you "
+        "pushed with 'imagenet-x export-hub DIR --push OWNER/NAME'; .eval_results is written only with "
+        "it (or when the card's earlier .eval_results names one), and --push warns when it has no "
+        "eval.yaml on the Hub (default: none; model-index then names the dataset 'imagenet-x')",
+    )
+    card.add_argument(
+        "--dataset-revision",
+        metavar="SHA",
+        help="the commit of the --dataset-id benchmark the results were computed against, recorded in "
+        ".eval_results (default: none)",
     )
     card.add_argument(
         "--keep-other-settings",
@@ -155,6 +162,8 @@ def run(args: argparse.Namespace) -> int:
         ),
         template=args.template,
         dataset_id=args.dataset_id,
+        dataset_revision=args.dataset_revision,
+        date=evaluation_date(kind, source),
         keep_other_settings=args.keep_other_settings,
         eval_results=not args.no_eval_results,
         eval_results_base=hub.eval_results if hub else None,
@@ -168,6 +177,7 @@ def run(args: argparse.Namespace) -> int:
         "eval_results": update.eval_results,
         "other_eval_results": update.other_eval_results,
         "replaced_other_settings": update.replaced_other_settings,
+        "eval_results_removed": update.eval_results_removed,
         "model": model.name,
     }
     notes = []
@@ -179,6 +189,16 @@ def run(args: argparse.Namespace) -> int:
     if update.eval_results_note and not args.no_eval_results:
         notes.append(update.eval_results_note)
     summary["notes"] = notes
+    if args.push and update.eval_results_file is not None:
+        from imagenet_x_hf.reports.card import benchmark_warning
+        from imagenet_x_hf.reports.eval_results import our_dataset_ids, read_entries
+
+        entries = read_entries(update.eval_results_file.read_text(encoding="utf-8"), source="")
+        for dataset_id in our_dataset_ids(entries):
+            warning = benchmark_warning(dataset_id, token=token)
+            if warning:
+                notes.append(warning)
+                print(f"warning: {warning}", file=sys.stderr)  # before the upload, not after
     if args.push:
         summary["pushed"] = push_card(
             update,
@@ -203,3 +223,20 @@ def run(args: argparse.Namespace) -> int:
         for note in notes:
             print(f"note: {note}")
     return 0
+
+
+def evaluation_date(kind: str, source) -> str | None:
+    """When a run's evaluation started (its last invocation, UTC date), or None when unknown.
+
+    A predictions or results file does not say when its predictions were made; the Hub then
+    shows the date of the commit.
+    """
+    if kind != "run":
+        return None
+    path = Path(source) / "invocations.json"  # runner.store.INVOCATIONS (not imported: it loads torch)
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+        started = records[-1]["started_at"]
+    except (OSError, ValueError, LookupError, TypeError):
+        return None
+    return started[:10] if isinstance(started, str) and len(started) >= 10 else None

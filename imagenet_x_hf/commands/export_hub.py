@@ -49,8 +49,12 @@ def run(args: argparse.Namespace) -> int:
         "output_dir": str(out),
         "files": sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()),
     }
+    from imagenet_x_hf.reports.eval_results import registration_steps
+
     if args.push:
         summary["pushed"] = push_to_hub(out, args.push, commit=args.commit, private=args.private)
+    # A pushed dataset with an eval.yaml is not yet a benchmark: say what else it takes.
+    summary["benchmark_steps"] = registration_steps(args.push)[1 if args.push else 0 :]
     if args.json:
         print(json.dumps(summary, indent=2))
     else:
@@ -58,4 +62,7 @@ def run(args: argparse.Namespace) -> int:
             f"wrote {len(summary['files'])} files to {out}"
             + (f"; pushed: {summary['pushed']}" if args.push else "")
         )
+        print("to make it a Hub benchmark whose leaderboard collects 'imagenet-x card' results:")
+        for i, step in enumerate(summary["benchmark_steps"], 1):
+            print(f"  {i}. {step}")
     return 0

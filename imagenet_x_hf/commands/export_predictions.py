@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.commands.examples import add_examples_option, with_examples
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "export-predictions",
+        usage="imagenet-x export-predictions [options] [RUN_OR_FILE ...] DIR",
         help="write runs' per-image predictions as a Hub dataset repository (one configuration per model)",
         description=(
             "Write the per-image predictions of one or more models as a Hugging Face dataset repository: "
@@ -24,14 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument(
-        "inputs",
+        "paths",
         nargs="+",
-        metavar="RUN_OR_FILE",
-        help="run directories of 'imagenet-x evaluate' or prediction files (.csv in the authors' format, .parquet)",
+        metavar="PATH",
+        help="run directories of 'imagenet-x evaluate' or prediction files (.csv in the authors' format, "
+        ".parquet), then the repository folder: new, empty, or an earlier export",
     )
-    p.add_argument(
-        "output_dir", metavar="DIR", help="the repository folder: new, empty, or an earlier export"
-    )
+    add_examples_option(p)
     meta = p.add_argument_group("What the models table records")
     meta.add_argument(
         "--name",
@@ -82,6 +84,13 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.share import PredictionsRepoError, export_predictions
 
+    *inputs, output_dir = args.paths
+    if not inputs and not args.examples:
+        raise PredictionsRepoError(
+            "give the runs or prediction files to export, then the repository folder (or --examples DIR)"
+        )
+    args.inputs = with_examples(inputs, args, what="RUN_OR_FILE")
+    args.output_dir = output_dir
     if args.commit and not args.push:
         raise PredictionsRepoError(
             "--commit only applies to an upload; add --push REPO_ID (or drop --commit)"

@@ -13,6 +13,7 @@ True
 
 from pathlib import Path
 
+from imagenet_x_hf.metrics.compat import restore_tf_model_name_when_imported
 from imagenet_x_hf.metrics.core import (
     EMPTY_REAL,
     ERROR_TYPES,
@@ -40,6 +41,9 @@ from imagenet_x_hf.metrics.score import (
 from imagenet_x_hf.settings import ScoringOptions
 
 METRIC_PATH = str(Path(__file__).resolve().parent / "imagenet_x")
+# evaluate.evaluator(..., metric=METRIC_PATH) checks transformers before loading the metric
+# module (whose import alone would be too late) and fails under transformers 5 without this.
+restore_tf_model_name_when_imported()
 
 __all__ = [
     "EMPTY_REAL",

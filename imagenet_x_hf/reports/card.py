@@ -49,7 +49,8 @@ class CardUpdate:
     other_eval_results: int  # the card's own, kept
     replaced_other_settings: int = 0  # earlier ImageNet-X results computed with other settings
     eval_results_file: Path | None = None  # .eval_results/imagenet-x.yaml, when written
-    eval_results_note: str | None = None  # why it was not written
+    eval_results_note: str | None = None  # why it was not written, or what to know about it
+    eval_results_removed: bool = False  # it held only stale ImageNet-X entries and was deleted
 
 
 def read_card(path: str | os.PathLike) -> str:
@@ -191,12 +192,13 @@ def update_model_card(
     chart: bool = True,
     reproduce: Sequence[str] = (),
     template: str | os.PathLike | None = None,
-    dataset_id: str = DATASET_ID,
+    dataset_id: str | None = None,
     keep_other_settings: bool = False,
     eval_results: bool = True,
     eval_results_base: str | None = None,
     source_url: str | None = None,
     date: str | None = None,
+    dataset_revision: str | None = None,
 ) -> CardUpdate:
     """Add (or replace) the robustness section and eval results of ``card_path``.
 
@@ -209,10 +211,14 @@ def update_model_card(
     (the Hub's evaluation-results format, see ``imagenet_x_hf.reports.eval_results``),
     pointing at the benchmark ``dataset_id``; entries of other benchmarks in it are kept.
     ``eval_results_base`` (e.g. downloaded from the Hub) replaces the local file's text.
-    Results computed with settings other than the benchmark's are not written there, and
+    Without ``dataset_id`` it is written only when our earlier entries there name the
+    benchmark; ``dataset_revision`` pins the benchmark's commit and ``date`` is when the
+    evaluation ran. Results computed with settings other than the benchmark's are not
+    written there and remove our earlier entries (the file never contradicts the card);
     ``CardUpdate.eval_results_note`` says so.
     """
     card_path = Path(card_path)
+    eval_dataset_id, dataset_id = dataset_id, dataset_id or DATASET_ID
     content = read_card(card_path) if base_content is None else base_content
     results = check_results(results)
     model = model or results.get("model") or card_path.parent.name or "model"
@@ -228,23 +234,24 @@ def update_model_card(
         keep_other_settings=keep_other_settings,
     )
     files = [(card_path, new_content.encode("utf-8"))]
-    eval_path, note = None, None
+    eval_path, note, removed = None, None, False
     if eval_results:
         eval_path = card_path.parent / hub_eval.EVAL_RESULTS_FILE
-        text = eval_results_text(
+        existing_text = read_card(eval_path) if eval_results_base is None else eval_results_base
+        existing = hub_eval.read_entries(existing_text, source=repr(str(eval_path)))
+        text, note = eval_results_text(
             results,
-            dataset_id=dataset_id,
-            existing=read_card(eval_path) if eval_results_base is None else eval_results_base,
-            source=repr(str(eval_path)),
+            dataset_id=eval_dataset_id,
+            existing=existing,
             source_url=source_url,
             date=date,
+            revision=dataset_revision,
         )
         if text is None:
             eval_path = None
-            note = (
-                f"{hub_eval.EVAL_RESULTS_FILE} not written: the benchmark's tasks use the default settings "
-                "(top factor, top-1 errors, prototypes excluded, validation) and these results do not"
-            )
+        elif text == "":
+            # Nothing left but our stale entries: the file goes (on the Hub too, at push).
+            removed = True
         else:
             files.append((eval_path, text.encode("utf-8")))
     chart_path = None
@@ -254,31 +261,70 @@ def update_model_card(
         chart_path = card_path.parent / CHART_NAME
         files.insert(0, (chart_path, figure_bytes(plot_error_ratios(results, model=model), "png")))
     _write_atomically(files)
+    if removed:
+        local = card_path.parent / hub_eval.EVAL_RESULTS_FILE
+        local.unlink(missing_ok=True)
+        eval_path = None
     return CardUpdate(
-        card=card_path, chart=chart_path, eval_results_file=eval_path, eval_results_note=note, **facts
+        card=card_path,
+        chart=chart_path,
+        eval_results_file=eval_path,
+        eval_results_note=note,
+        eval_results_removed=removed,
+        **facts,
     )
 
 
 def eval_results_text(
     results: Mapping,
     *,
-    dataset_id: str,
-    existing: str | None,
-    source: str,
+    dataset_id: str | None,
+    existing: Sequence[Mapping],
     source_url: str | None = None,
     date: str | None = None,
-) -> str | None:
-    """The new text of ``.eval_results/imagenet-x.yaml``, or None when the settings are not the benchmark's."""
+    revision: str | None = None,
+) -> tuple[str | None, str | None]:
+    """The new text of ``.eval_results/imagenet-x.yaml`` and a note for the user.
+
+    The text is None when the file is to be left as it is, ``""`` when it is to be
+    deleted (it held only our entries, which these results make stale). The file never
+    contradicts the card: results computed with settings other than the benchmark's remove
+    our earlier entries instead of leaving them. Without ``dataset_id`` the benchmark our
+    earlier entries point at is used; with neither, nothing is written.
+    """
+    file = hub_eval.EVAL_RESULTS_FILE
     if not hub_eval.benchmark_protocol(scoring_settings(results)):
-        return None
+        kept = hub_eval.without_ours(existing)
+        why = (
+            "the benchmark's tasks use the default settings (top factor, top-1 errors, prototypes "
+            "excluded, validation) and these results do not"
+        )
+        if len(kept) == len(existing):
+            return None, f"{file} not written: {why}"
+        gone = len(existing) - len(kept)
+        note = f"removed the {gone} earlier ImageNet-X entries of {file}, which these results replace: {why}"
+        return (hub_eval.dump_entries(kept) if kept else ""), note
+    earlier = hub_eval.our_dataset_ids(existing)
+    dataset_id = dataset_id or (earlier[-1] if earlier else None)
+    if not dataset_id:
+        return None, (
+            f"{file} not written: name the Hub benchmark dataset the results belong to with "
+            "--dataset-id OWNER/NAME (publish one with 'imagenet-x export-hub DIR --push OWNER/NAME')"
+        )
     entries = hub_eval.eval_result_entries(
         results,
         dataset_id=dataset_id,
         date=date,
+        revision=revision,
         **({"source_url": source_url, "source_name": "Model card (imagenet-x-hf)"} if source_url else {}),
     )
-    merged = hub_eval.merge_entries(hub_eval.read_entries(existing, source=source), entries)
-    return hub_eval.dump_entries(merged)
+    note = None
+    if "/" not in dataset_id:
+        note = (
+            f"{file} points at {dataset_id!r}, which is not a Hub id (OWNER/NAME): its results join no "
+            "leaderboard; pass the benchmark dataset's id with --dataset-id"
+        )
+    return hub_eval.dump_entries(hub_eval.merge_entries(existing, entries)), note
 
 
 def require_token(token: str | None = None) -> str:
@@ -363,7 +409,7 @@ def push_card(
     opening another); ``parent_commit`` (the commit the card was read at) guards against
     overwriting changes pushed since. Returns the URL of the commit or pull request.
     """
-    from huggingface_hub import CommitOperationAdd, HfApi
+    from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
 
     from imagenet_x_hf.reports.hub import HubUploadError, commit_files
 
@@ -379,6 +425,8 @@ def push_card(
                 path_in_repo=hub_eval.EVAL_RESULTS_FILE, path_or_fileobj=str(update.eval_results_file)
             )
         )
+    if update.eval_results_removed:  # only our stale entries were in the repo's file
+        operations.append(CommitOperationDelete(path_in_repo=hub_eval.EVAL_RESULTS_FILE))
     try:
         return commit_files(
             HfApi(token=token),
@@ -392,3 +440,25 @@ def push_card(
         )
     except HubUploadError as err:
         raise ModelCardError(f"{err}; the local card {str(update.card)!r} is written") from err
+
+
+def benchmark_warning(dataset_id: str, *, token: str | None = None) -> str | None:
+    """Why results pointing at ``dataset_id`` would join no leaderboard, or None when it looks fine.
+
+    Checks that the dataset exists on the Hub and has an ``eval.yaml``; whether the Hub has
+    put it on its benchmark allow-list cannot be asked, so that is left to the README.
+    """
+    from huggingface_hub import HfApi
+
+    steps = "; ".join(hub_eval.registration_steps(dataset_id)[:2])
+    if "/" not in dataset_id:
+        return f"{dataset_id!r} is not a Hub dataset id (OWNER/NAME), so these results join no leaderboard"
+    api = HfApi(token=token)
+    try:
+        if not api.repo_exists(dataset_id, repo_type="dataset"):
+            return f"the benchmark dataset {dataset_id} does not exist on the Hub, so these results join no leaderboard: {steps}"
+        if not api.file_exists(dataset_id, hub_eval.EVAL_YAML, repo_type="dataset"):
+            return f"the dataset {dataset_id} has no {hub_eval.EVAL_YAML}, so it is no benchmark and these results join no leaderboard: {steps}"
+    except OSError as err:
+        return f"could not check the benchmark dataset {dataset_id} on the Hub ({type(err).__name__}); make sure it exists with an {hub_eval.EVAL_YAML}"
+    return None

@@ -19,7 +19,7 @@ from imagenet_x_hf.reports.summary import (
     format_percent,
     format_ratio,
     summarize,
-    zoo_sentence,
+    zoo_explanation,
 )
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS
 
@@ -155,7 +155,8 @@ def render_section(
     that recreate the numbers (the install line first). The template receives
     ``model``, ``results``, ``summary`` (``summarize(results)``: ``.lead`` and
     ``.details`` sentences, factor groups ``.more``, ``.less``, ``.average``,
-    ``.unclear``), ``zoo`` (one sentence placing the model among released models, or
+    ``.unclear``; the lead already compares the model with released models of its
+    accuracy), ``zoo`` (what that comparison rests on and its interval in plain words, or
     none), ``rows`` (one ``FactorRow`` per factor, in the paper's order),
     ``definitions``, ``settings`` (each setting in words), ``accuracy_name``,
     ``image``, ``reproduce``, ``paper_url``, ``project_url``, ``replaced_other_settings``
@@ -176,7 +177,7 @@ def render_section(
             model=model,
             results=results,
             summary=summary,
-            zoo=zoo_sentence(results),
+            zoo=zoo_explanation(results.get("zoo")),
             accuracy_name=summary.accuracy_name,
             replaced_other_settings=replaced_other_settings,
             other_settings_kept=other_settings_kept,

@@ -347,12 +347,15 @@ class Summary:
         return " ".join(self.sentences)
 
 
-def summarize(results: Mapping, *, k: int = 3) -> Summary:
+def summarize(results: Mapping, *, k: int = 3, zoo: Mapping | None = None) -> Summary:
     """Group the factors by what their intervals say, and say it in a few short sentences.
 
-    ``lead`` holds the accuracy and, in one sentence, the factors on which the model
-    clearly fails more than its average (whole interval above 1), strongest first, with
-    their image counts. ``details`` holds one sentence each for the factors where it
+    ``lead`` holds the accuracy; then what is unusual about the model: the factors on
+    which it differs from released models of its accuracy (:func:`zoo_sentence`, from
+    ``zoo`` or ``results["zoo"]``), or, without that placement, one sentence saying that
+    raw ratios mostly follow accuracy; then, second, the raw ratios: the factors on
+    which the model clearly fails more than its average (whole interval above 1),
+    strongest first, with their image counts. ``details`` holds one sentence each for the factors where it
     clearly fails less, those with no clear difference, and those with too few images to tell.
 
     >>> rows = {f: {"images": 500, "correct": 400, "accuracy": 0.8, "error_ratio": 1.0,
@@ -362,7 +365,7 @@ def summarize(results: Mapping, *, k: int = 3) -> Summary:
     >>> s = summarize({"accuracy": 0.8, "images": 9000, "error_type": "class", "factors": rows})
     >>> [r.factor for r in s.more], [r.factor for r in s.unclear], len(s.average)
     (['style'], [], 15)
-    >>> print(s.lead[1])
+    >>> print(s.lead[2])
     It fails more often than its average on images with *style* (2.50×, 40 images).
     """
     rows = factor_rows(results)
@@ -385,17 +388,27 @@ def summarize(results: Mapping, *, k: int = 3) -> Summary:
         best=ranked[::-1][:k],
         intervals=bool(scored) and not groups.get("no_interval"),
     )
-    s.lead.extend(_lead(results, s))
+    block = zoo if zoo is not None else results.get("zoo")
+    s.lead.extend(_lead(results, s, block if isinstance(block, Mapping) else None))
     s.details.extend(_details(s))
     return s
 
 
-def _lead(results: Mapping, s: Summary) -> list[str]:
+RAW_FOLLOWS_ACCURACY = (
+    "Raw error ratios largely follow overall accuracy: across the ~2,500 models the ImageNet-X authors "
+    "released, better models concentrate their remaining errors on the same hard factors, so the ratios "
+    "below say as much about its accuracy as about the model (`imagenet-x rank` compares it with "
+    "models of its accuracy)."
+)
+
+
+def _lead(results: Mapping, s: Summary, zoo: Mapping | None) -> list[str]:
     split = str(results.get("split") or "validation")
     out = [
         f"**{s.accuracy_name}: {format_percent(results['accuracy'])}** on "
         f"{int(results['images']):,} annotated ImageNet {split} images."
     ]
+    out.append(zoo_sentence({**results, "zoo": zoo}) or RAW_FOLLOWS_ACCURACY)
     if not s.intervals:
         out.append(
             "No intervals were computed, so no factor can be said to differ clearly from the "
@@ -480,8 +493,12 @@ def zoo_sentence(results: Mapping) -> str | None:
         or not isinstance(block.get("factors"), Mapping)
     ):
         return None
+    coverage = block.get("coverage") if isinstance(block.get("coverage"), Mapping) else {}
+    if coverage.get("placed") is False:
+        return None
     meta = block.get("zoo") if isinstance(block.get("zoo"), Mapping) else {}
     total = _number_or_none(meta.get("models", block.get("models")))
+    extrapolation = block.get("extrapolation") if isinstance(block.get("extrapolation"), Mapping) else {}
     window = _number_or_none(meta.get("similar_window", block.get("similar_window")))
     entries = {f: e for f, e in block["factors"].items() if f in FACTORS and isinstance(e, Mapping)}
     if not entries:
@@ -493,6 +510,8 @@ def zoo_sentence(results: Mapping) -> str | None:
 
     more, less = [], []
     for factor, entry in entries.items():
+        if extrapolation.get("extrapolated"):
+            break  # beyond what the released models show: no verdict
         interval = entry.get("excess_interval")
         if not (isinstance(interval, Sequence) and len(interval) == 2):
             continue
@@ -519,9 +538,9 @@ def zoo_sentence(results: Mapping) -> str | None:
         p = _number_or_none(entry.get("percentile_similar_accuracy"))
         if p is not None:
             p *= scale
-            parts.append(
-                f"higher than {p:.0f}% of them" if side == "more" else f"lower than {100 - p:.0f}% of them"
-            )
+            # Rounded down: a claim about a share of models never rounds up (99.93 is not "100%").
+            share = math.floor(p if side == "more" else 100 - p)
+            parts.append(f"{'higher' if side == 'more' else 'lower'} than {share}% of them")
         return f"*{factor_label(factor)}*" + (f" ({'; '.join(parts)})" if parts else "")
 
     if similar:
@@ -532,6 +551,11 @@ def zoo_sentence(results: Mapping) -> str | None:
     of_zoo = (
         f" (of {int(total):,} in the ImageNet-X authors' zoo)" if total else " (the ImageNet-X authors' zoo)"
     )
+    if extrapolation.get("extrapolated"):
+        return (
+            f"Released ImageNet models (the ImageNet-X authors' zoo) say little about models of its accuracy "
+            f"({extrapolation.get('reason') or 'too few are near it'}), so no factor is called unusual."
+        )
     clauses = []
     if more:
         clauses.append(
@@ -547,3 +571,34 @@ def zoo_sentence(results: Mapping) -> str | None:
         return f"Among {near}{of_zoo}, its error ratios are within their usual spread on every factor."
     tail = "; on the other factors it is within their usual spread."
     return f"Among {near}{of_zoo}, {', '.join(clauses)}{tail}"
+
+
+def zoo_explanation(block: Mapping | None) -> str | None:
+    """What the comparison with released models rests on, and what its interval means, in plain words.
+
+    >>> print(zoo_explanation({"reference": {"near": {"window": 0.02,
+    ...     "description": "720 models in 77 families: 645 runs of 2 ResNet-50 augmentation sweeps "
+    ...     "counted as 2 families, 75 other models"}}, "factors": {}}))
+    Models of its accuracy are the released models within ±2 points of it, 720 models in 77 families: 645 runs of 2 ResNet-50 augmentation sweeps counted as 2 families, 75 other models; each family weighs as one model. A factor is named when its excess (its error ratio minus the ratio expected at its accuracy) has a 95% interval that excludes 0: the interval holds 95% of the models of this accuracy, so about 1 factor in 20 of a typical model is named by chance.
+    """
+    if (
+        not isinstance(block, Mapping)
+        or block.get("skipped")
+        or not isinstance(block.get("factors"), Mapping)
+    ):
+        return None
+    reference = block.get("reference") if isinstance(block.get("reference"), Mapping) else {}
+    near = reference.get("near") if isinstance(reference.get("near"), Mapping) else {}
+    out = []
+    if near.get("description"):
+        window = _number_or_none(near.get("window")) or 0.02
+        out.append(
+            f"Models of its accuracy are the released models within ±{100 * window:g} points of it, "
+            f"{near['description']}; each family weighs as one model."
+        )
+    out.append(
+        "A factor is named when its excess (its error ratio minus the ratio expected at its accuracy) has a "
+        "95% interval that excludes 0: the interval holds 95% of the models of this accuracy, so about 1 "
+        "factor in 20 of a typical model is named by chance."
+    )
+    return " ".join(out)

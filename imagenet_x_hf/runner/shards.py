@@ -32,7 +32,9 @@ class PredictionOutcome:
     load_report: dict[str, Any] | None = None
 
 
-def _rows_and_normalizer(ctx: RunContext) -> tuple[ImageRows, Normalizer]:
+def rows_and_normalizer(ctx: RunContext) -> tuple[ImageRows, Normalizer]:
+    """The run's images as pixel batches (decoded and transformed in the workers) and its
+    on-device normalisation; a sweep shares the rows of one model among those with the same pixels."""
     spec, plan, ds = ctx.spec, ctx.plan, ctx.images.dataset
     if not plan.use_fast:
         return ImageRows(ds, spec.reference_transform, draft=None), Normalizer(None, ctx.device)
@@ -47,23 +49,8 @@ def predict_shards(ctx: RunContext, shards: list[int]) -> PredictionOutcome:
     if not shards:
         return PredictionOutcome(0, 0.0, plan.batch_size)
     device = ctx.device
-    loaded = ctx.spec.load_weights(device)
-    module = loaded.module
-    if plan.channels_last:
-        module = module.to(memory_format=torch.channels_last)
-    if ctx.options.compile:
-        module = torch.compile(module)
-    rows, normalizer = _rows_and_normalizer(ctx)
-    predictor = BatchPredictor(
-        module=module,
-        label_space=ctx.spec.label_space,
-        device=device,
-        precision=plan.precision,
-        normalizer=normalizer,
-        channels_last=plan.channels_last,
-        batch_size=plan.batch_size,
-        pad_to_batch=ctx.options.compile,
-    )
+    rows, normalizer = rows_and_normalizer(ctx)
+    predictor, report = load_predictor(ctx, normalizer)
     schedule, batches = [], []
     for k in shards:
         shard = shard_batches(*ctx.store.shard_range(k), plan.batch_size)
@@ -88,5 +75,27 @@ def predict_shards(ctx: RunContext, shards: list[int]) -> PredictionOutcome:
     if done != total:
         raise RunStateError(f"predicted {done} images but was given {total}")
     return PredictionOutcome(
-        done, time.time() - start, predictor.batch_size, tuple(predictor.backoffs), loaded.report.to_dict()
+        done, time.time() - start, predictor.batch_size, tuple(predictor.backoffs), report
     )
+
+
+def load_predictor(ctx: RunContext, normalizer: Normalizer) -> tuple[BatchPredictor, dict[str, Any]]:
+    """The model's weights on the device, ready for pixel batches, and how they loaded."""
+    plan = ctx.plan
+    loaded = ctx.spec.load_weights(ctx.device)
+    module = loaded.module
+    if plan.channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    if ctx.options.compile:
+        module = torch.compile(module)
+    predictor = BatchPredictor(
+        module=module,
+        label_space=ctx.spec.label_space,
+        device=ctx.device,
+        precision=plan.precision,
+        normalizer=normalizer,
+        channels_last=plan.channels_last,
+        batch_size=plan.batch_size,
+        pad_to_batch=ctx.options.compile,
+    )
+    return predictor, loaded.report.to_dict()

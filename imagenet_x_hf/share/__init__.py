@@ -4,7 +4,9 @@
   ``Predictions`` records to a dataset repository (one configuration per model, a models
   table, a generated card); ``push_predictions(directory, repo_id)`` uploads it;
 - ``open_predictions(source)``: read one back, from a folder or ``hf://datasets/ORG/REPO``
-  (``.../MODEL`` for one model), fetching only the files of the models asked for.
+  (``.../MODEL`` for one model), fetching only the files of the models asked for;
+- ``extra_models(source)``: a repository's models as a reference population for
+  ``imagenet_x_hf.zoo.place(results, extra=...)`` (``rank --zoo-extra``).
 
 The layout is described in :mod:`imagenet_x_hf.share.layout`.
 """
@@ -19,6 +21,7 @@ from imagenet_x_hf.share.read import (
     open_predictions,
     read_each,
 )
+from imagenet_x_hf.share.zoo_extra import extra_models
 
 __all__ = [
     "ExportResult",
@@ -27,6 +30,7 @@ __all__ = [
     "SharedModel",
     "config_name",
     "export_predictions",
+    "extra_models",
     "is_predictions_source",
     "open_predictions",
     "read_each",

@@ -44,6 +44,10 @@ def _licence(rows: list[dict]) -> str:
     return "other"
 
 
+def _has_authors(rows: list[dict]) -> bool:
+    return any(r.get("license") == AUTHORS_LICENSE and r.get("source_kind") == "authors" for r in rows)
+
+
 def _cell(value, fmt: str = "") -> str:
     return "-" if value is None else format(value, fmt)
 
@@ -57,8 +61,12 @@ def dataset_card(table: pa.Table, *, repo_id: str | None = None) -> str:
     True
     """
     rows = table.to_pylist()
-    header = {
-        "license": _licence(rows),
+    header: dict = {"license": _licence(rows)}
+    if header["license"] == "other":
+        # the Hub asks a name (and a link) for a licence it does not know: here, one per model
+        header["license_name"] = "per-model"
+        header["license_link"] = "LICENSE-imagenetx" if _has_authors(rows) else "README.md"
+    header |= {
         "pretty_name": "ImageNet-X predictions",
         "tags": ["imagenet-x", "model-predictions", "robustness", "imagenet"],
         "task_categories": ["image-classification"],
@@ -139,7 +147,7 @@ def dataset_card(table: pa.Table, *, repo_id: str | None = None) -> str:
         "gave none; ask them before reuse). The ImageNet-X annotations used to score them are the authors' "
         "(CC BY-NC 4.0); ImageNet images are not included and remain under ImageNet's terms of access.",
     ]
-    if any(r.get("license") == AUTHORS_LICENSE and r.get("source_kind") == "authors" for r in rows):
+    if _has_authors(rows):
         lines += [
             "",
             "The prediction files of DINO, ResNet50, SimCLR and ViT are the ImageNet-X authors' release, under "

@@ -18,16 +18,23 @@ import os
 from pathlib import Path
 
 import numpy as np
+from scipy import stats
 
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY
-from imagenet_x_hf.zoo.place import reference
+from imagenet_x_hf.zoo.place import reference_of
+from imagenet_x_hf.zoo.reference import SWEEP_TYPE, Population
 from imagenet_x_hf.zoo.table import Zoo, load_zoo
-from imagenet_x_hf.zoo.trend import ranks, spearman
+from imagenet_x_hf.zoo.trend import spearman
 
 ALPHA = 0.05
-SWEEP_TYPE = "ResNet-50 augmentation sweeps"
-UNLISTED = "not in model_types.py"
+# The four model types of the paper's figures: its population (209 models of the tables).
+PAPER_TYPES = (
+    "Supervised on ImageNet-1K",
+    "Supervised on more data",
+    "Self-supervised",
+    "Robustness intervention",
+)
 # (sweep group, setting, what the paper says, {factor: expected sign of rho with strength})
 SWEEPS = (
     (
@@ -47,7 +54,7 @@ CONSISTENT_STATEMENT = (
 
 
 def spearman_test(x: np.ndarray, y: np.ndarray) -> dict:
-    """Spearman rho, n and the two-sided p-value of the t approximation (NaN pairs dropped).
+    """Spearman rho, n and the two-sided p-value (``scipy.stats.spearmanr``; NaN pairs dropped).
 
     >>> out = spearman_test(np.arange(20.0), np.arange(20.0) ** 2)
     >>> out["rho"], out["n"], out["p_value"] < 1e-6
@@ -59,30 +66,58 @@ def spearman_test(x: np.ndarray, y: np.ndarray) -> dict:
     rho = spearman(x[ok], y[ok])
     p = None
     if n > 3 and math.isfinite(rho):
-        from scipy.special import stdtr  # scipy comes with the authors' imagenet-x package
-
-        if abs(rho) >= 1.0:
-            p = 0.0
-        else:
-            t = rho * math.sqrt((n - 2) / (1.0 - rho * rho))
-            p = float(2.0 * stdtr(n - 2, -abs(t)))
+        p = float(stats.spearmanr(x[ok], y[ok]).pvalue)
     return {"rho": None if not math.isfinite(rho) else round(rho, 6), "n": n, "p_value": p}
 
 
-def _type_labels(zoo_slice) -> np.ndarray:
-    labels = zoo_slice.model_type.copy()
-    sweep = np.array([str(m).startswith("eval_resnet50_") for m in zoo_slice.model])
-    labels[sweep] = SWEEP_TYPE
-    labels[np.array([v is None for v in labels])] = UNLISTED
-    return labels
+def kendall_w(matrix: np.ndarray) -> tuple[float, float]:
+    """Kendall's W of the rows' orders of the columns (raters x items) and its p-value.
+
+    W is Friedman's chi-square over ``m (n - 1)`` (``scipy.stats.friedmanchisquare``,
+    ties corrected); the p-value is Friedman's.
+
+    >>> w, p = kendall_w(np.array([[1.0, 2, 3, 4], [1, 2, 3, 4], [2, 1, 3, 4]]))
+    >>> round(w, 3), p < 0.05
+    (0.911, True)
+    """
+    m, n = matrix.shape
+    test = stats.friedmanchisquare(*matrix.T)
+    return float(test.statistic / (m * (n - 1))), float(test.pvalue)
+
+
+def duplicate_names(zoo: Zoo, which_factor: str = "top", error_type: str = "class") -> list[dict]:
+    """Model names that occur in more than one group, with each row's accuracy (both rows stay in the table).
+
+    The reference and these findings count such a model once, from its first group in
+    the authors' folder order (``imagenet_testbed`` before ``modelvshuman``).
+    """
+    s = zoo.slice(which_factor, error_type)
+    names, counts = np.unique(s.model[s.model != "human"].astype(str), return_counts=True)
+    out = []
+    for name in names[counts > 1]:
+        rows = np.flatnonzero(s.model == name)
+        out.append(
+            {
+                "model": str(name),
+                "rows": [
+                    {
+                        "group": str(s.group[r]),
+                        "accuracy": round(float(s.accuracy[r]), 6),
+                        "used": bool(s.use[r]),
+                    }
+                    for r in rows
+                ],
+            }
+        )
+    return out
 
 
 def failure_modes_by_type(zoo: Zoo, which_factor: str = "top", error_type: str = "class") -> dict:
     """Per model type: mean error ratio per factor, the factors in order; and how alike the orders are."""
     s = zoo.slice(which_factor, error_type)
-    use = s.use
-    labels = _type_labels(s)[use]
-    ratios = s.error_ratio[use]
+    population = Population.from_slice(s)
+    labels = population.model_type.astype(str)
+    ratios = population.error_ratio
     types = {}
     for label in sorted(set(labels.tolist())):
         rows = labels == label
@@ -90,6 +125,7 @@ def failure_modes_by_type(zoo: Zoo, which_factor: str = "top", error_type: str =
         order = np.argsort(-mean, kind="mergesort")
         types[label] = {
             "models": int(rows.sum()),
+            "families": len(set(population.family[rows].tolist())),
             "mean_error_ratio": {f: round(float(mean[k]), 4) for k, f in enumerate(FACTORS)},
             "factors_by_mean_error_ratio": [FACTORS[k] for k in order],
         }
@@ -97,24 +133,34 @@ def failure_modes_by_type(zoo: Zoo, which_factor: str = "top", error_type: str =
     # the mean pairwise Spearman rho between their mean-ratio vectors.
     kept = [t for t, d in types.items() if d["models"] >= 3]
     matrix = np.array([[types[t]["mean_error_ratio"][f] for f in FACTORS] for t in kept])
-    m, n = matrix.shape
-    rank_sums = np.sum([ranks(row) for row in matrix], axis=0)
-    w = float(12 * np.sum((rank_sums - m * (n + 1) / 2) ** 2) / (m * m * (n**3 - n)))
+    m = len(matrix)
+    w, w_p = kendall_w(matrix)
     pairwise = [spearman(matrix[i], matrix[j]) for i in range(m) for j in range(i + 1, m)]
-    chi2 = m * (n - 1) * w
-    from scipy.special import chdtrc
 
-    overall = np.nanmean(ratios, axis=0)
+    paper = np.isin(labels, PAPER_TYPES)
+    paper_mean = np.nanmean(ratios[paper], axis=0)
+    # every family once: a sweep's runs or a checkpoint series' epochs count as one model
+    weight = population.weight()
+    ok = np.isfinite(ratios)
+    families_mean = np.nansum(np.where(ok, ratios, 0) * weight[:, None], 0) / (ok * weight[:, None]).sum(0)
     return {
         "which_factor": which_factor,
         "error_type": error_type,
         "paper": CONSISTENT_STATEMENT,
+        "paper_population": {
+            "types": list(PAPER_TYPES),
+            "models": int(paper.sum()),
+            "description": population.describe(np.flatnonzero(paper)),
+            "mean_error_ratio": {f: round(float(paper_mean[k]), 4) for k, f in enumerate(FACTORS)},
+            "order": [FACTORS[k] for k in np.argsort(-paper_mean, kind="mergesort")],
+        },
         "types": types,
-        "overall_order": [FACTORS[k] for k in np.argsort(-overall, kind="mergesort")],
+        "overall_order": [FACTORS[k] for k in np.argsort(-families_mean, kind="mergesort")],
+        "overall_population": population.describe() + "; each family weighing one",
         "agreement": {
             "types_compared": kept,
             "kendall_w": round(w, 4),
-            "kendall_w_p_value": float(chdtrc(n - 1, chi2)),
+            "kendall_w_p_value": w_p,
             "mean_pairwise_spearman": round(float(np.mean(pairwise)), 4),
             "min_pairwise_spearman": round(float(np.min(pairwise)), 4),
         },
@@ -122,17 +168,34 @@ def failure_modes_by_type(zoo: Zoo, which_factor: str = "top", error_type: str =
 
 
 def accuracy_correlations(zoo: Zoo, which_factor: str = "top", error_type: str = "class") -> dict:
-    """Per factor: Spearman rho of error ratio with accuracy across the zoo, raw and of the excess."""
-    ref = reference(zoo.slice(which_factor, error_type))
+    """Per factor: Spearman rho of error ratio with accuracy across the zoo's families, raw and of the excess.
+
+    A family (a sweep, a checkpoint series, a single model) is one point: its models' mean
+    accuracy, ratio and excess, as the trend weighs it.
+    """
+    ref = reference_of(zoo.slice(which_factor, error_type))
     quality = ref.quality()
+    _, codes = np.unique(ref.population.family.astype(str), return_inverse=True)
+    size = np.bincount(codes)
+
+    def means(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values) / size
+
+    accuracy = means(ref.accuracy)
     out = {}
     for k, f in enumerate(FACTORS):
         out[f] = {
-            "raw": spearman_test(ref.accuracy, ref.error_ratio[:, k]),
-            "adjusted": spearman_test(ref.accuracy, ref.excess[:, k]),
+            "raw": spearman_test(accuracy, means(ref.error_ratio[:, k])),
+            "adjusted": spearman_test(accuracy, means(ref.excess[:, k])),
             "trend_r2": round(quality[f]["r2"], 4) if quality[f]["r2"] is not None else None,
         }
-    return {"which_factor": which_factor, "error_type": error_type, "models": ref.n, "factors": out}
+    return {
+        "which_factor": which_factor,
+        "error_type": error_type,
+        "models": ref.n,
+        "families": len(size),
+        "factors": out,
+    }
 
 
 def _verdict(test: dict, expected_sign: int, threshold: float) -> str:
@@ -146,7 +209,7 @@ def _verdict(test: dict, expected_sign: int, threshold: float) -> str:
 def augmentation_spillover(zoo: Zoo, which_factor: str = "top", error_type: str = "class") -> dict:
     """Per ResNet-50 sweep and factor: Spearman rho of augmentation strength with error ratio and excess."""
     s = zoo.slice(which_factor, error_type)
-    ref = reference(s)
+    ref = reference_of(s)
     # the excess of every row of the slice, from the zoo's trend
     excess = s.error_ratio - ref.trend.expected(s.accuracy)
     threshold = ALPHA / len(FACTORS)  # Bonferroni over the 16 factors of a sweep
@@ -204,6 +267,7 @@ def findings(
         "failure_modes_by_model_type": failure_modes_by_type(zoo, which_factor, error_type),
         "correlation_with_accuracy": accuracy_correlations(zoo, which_factor, error_type),
         "augmentation_spillover": augmentation_spillover(zoo, which_factor, error_type),
+        "duplicate_names": duplicate_names(zoo, which_factor, error_type),
     }
 
 
@@ -222,6 +286,7 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
     corr = result["correlation_with_accuracy"]
     spill = result["augmentation_spillover"]
     agree = modes["agreement"]
+    pop = modes["paper_population"]
     lines = [
         "# The ImageNet-X paper's findings, recomputed",
         "",
@@ -238,10 +303,19 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
         f"Recomputed: Kendall's W = {agree['kendall_w']:.2f} over the {len(agree['types_compared'])} model "
         f"types with at least 3 models (p = {agree['kendall_w_p_value']:.2g}); mean pairwise Spearman rho "
         f"of their mean error ratios {agree['mean_pairwise_spearman']:.2f} (lowest "
-        f"{agree['min_pairwise_spearman']:.2f}). Across the zoo the order is "
-        + ", ".join(modes["overall_order"][:5])
+        f"{agree['min_pairwise_spearman']:.2f}).",
+        "",
+        f"On the paper's population, the {pop['models']} models of its four types ("
+        + ", ".join(t.lower() for t in pop["types"])
+        + "), the mean error ratios put "
+        + ", ".join(f"{f.replace('_', ' ')} {pop['mean_error_ratio'][f]:.2f}" for f in pop["order"][:4])
+        + " first and "
+        + f"{pop['order'][-1].replace('_', ' ')} {pop['mean_error_ratio'][pop['order'][-1]]:.2f} last. "
+        f"Over all {corr['models']:,} models with each family weighing one ({modes['overall_population']}) "
+        "the order is "
+        + ", ".join(f.replace("_", " ") for f in modes["overall_order"][:4])
         + " ... "
-        + ", ".join(modes["overall_order"][-3:])
+        + ", ".join(f.replace("_", " ") for f in modes["overall_order"][-2:])
         + ".",
         "",
         "| model type | models | top 5 factors by mean error ratio |",
@@ -249,7 +323,8 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
     ]
     for label, d in sorted(modes["types"].items(), key=lambda kv: -kv[1]["models"]):
         top = ", ".join(f"{f} {d['mean_error_ratio'][f]:.2f}" for f in d["factors_by_mean_error_ratio"][:5])
-        lines.append(f"| {label} | {d['models']} | {top} |")
+        count = f"{d['models']} runs of {d['families']} sweeps" if label == SWEEP_TYPE else str(d["models"])
+        lines.append(f"| {label} | {count} | {top} |")
     if "types" in figures:
         lines += ["", f"![mean error ratio per model type and factor]({figures['types']})"]
     lines += [
@@ -258,7 +333,8 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
         "",
         "Not a claim of the paper, but why a raw ratio needs context: across the zoo, better "
         "models concentrate their remaining errors on some factors. The adjusted column is the "
-        "same correlation for the excess over the trend.",
+        f"same correlation for the excess over the trend. Each of the {corr['families']} families "
+        "(a sweep, a checkpoint series, a single model) is one point, its models' mean.",
         "",
         "| factor | raw: Spearman rho with accuracy | adjusted | trend R^2 |",
         "| --- | --- | --- | ---: |",
@@ -307,6 +383,24 @@ def to_markdown(result: dict, figures: dict[str, str] | None = None) -> str:
         lines.append("")
     if "spillover" in figures:
         lines += [f"![augmentation strength vs every factor]({figures['spillover']})", ""]
+    duplicates = result.get("duplicate_names") or []
+    if duplicates:
+        lines += [
+            "## Models listed twice",
+            "",
+            f"{len(duplicates)} model names occur in two groups of the tables with different rows (the same "
+            "architecture evaluated twice, by different pipelines). Both rows stay in `Zoo.table()`; the "
+            "reference and these findings use the row of the first group (marked *used*).",
+            "",
+            "| model | rows (group: accuracy) |",
+            "| --- | --- |",
+        ]
+        for d in duplicates:
+            rows = "; ".join(
+                f"{r['group']}: {r['accuracy']:.4f}{' (used)' if r['used'] else ''}" for r in d["rows"]
+            )
+            lines.append(f"| {d['model']} | {rows} |")
+        lines.append("")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import ZooError
-from imagenet_x_hf.zoo.place import reference
+from imagenet_x_hf.zoo.place import reference_of
 from imagenet_x_hf.zoo.table import Zoo, load_zoo
 
 COLORS = ("#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
@@ -49,9 +49,9 @@ def plot_placement(
         )
     which, etype = settings.pop() if settings else (which_factor or "top", error_type or "class")
     zoo = zoo if zoo is not None else load_zoo(zoo_dir)
-    ref = reference(zoo.slice(which, etype))
+    ref = reference_of(zoo.slice(which, etype))
     grid_acc = 1.0 / (1.0 + np.exp(-ref.trend.grid))
-    band = np.sqrt(ref.trend.spread**2 + ref.trend.fit_se**2) * 1.96
+    band = ref.trend.band_sd(grid_acc) * ref.trend.quantile(grid_acc)[:, None]
 
     # The view: the bulk of the zoo (its lowest 5% of accuracies are a few untrained or
     # pixel-level models that would squeeze the rest into a corner) and every placed model.
@@ -123,7 +123,7 @@ def plot_placement(
             label=f"zoo models ({int(in_view.sum())} of {ref.n} in view)",
         ),
         Line2D([], [], color="0.1", label="zoo trend"),
-        Patch(color="0.2", alpha=0.15, label="95% band of the zoo"),
+        Patch(color="0.2", alpha=0.15, label="95% band: models of this accuracy (families weighing one)"),
     ]
     for i, p in enumerate(placements):
         handles.append(

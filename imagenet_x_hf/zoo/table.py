@@ -6,8 +6,8 @@ factor is ``(1 - factor accuracy) / (1 - overall accuracy)``. ``load_zoo()`` rea
 tables of one which_factor x error_type on first use (8 groups), keeps them as numpy
 arrays for fast ranking, and ``Zoo.table()`` gives them as one pyarrow table.
 
-Model types come from the authors' ``imagenet_x/model_types.py``, read as data with
-:mod:`ast` (never imported or executed). Sweep settings are parsed from the ResNet-50
+Model types come from the authors' ``imagenet_x/model_types.py``, read as text with
+three patterns (never imported or executed). Sweep settings are parsed from the ResNet-50
 sweep names, e.g. ``eval_resnet50_crop8.0_wd1e-05_color100.0_smoothing0.0_id1662471601``;
 as in the authors' plots, crop strength is ``100 - crop`` (``crop`` is the smallest
 random-crop area in percent), colour-jitter strength is ``color`` and blur strength is
@@ -21,7 +21,6 @@ True
 
 from __future__ import annotations
 
-import ast
 import functools
 import math
 import os
@@ -78,113 +77,44 @@ def settings_from_name(name: str) -> dict[str, float | int | None]:
     return out
 
 
+_TYPE_LABEL = re.compile(r"^    ([A-Z][A-Z0-9_]*) = '([^'\n]*)'$", re.M)
+_TYPE_ENTRY = re.compile(r"""^(['"])([^'"\n]+)\1: ModelTypes\.([A-Z][A-Z0-9_]*),\s*$""", re.M)
+_TYPE_LOOP = re.compile(
+    r"""^for i in range\(([0-9]+)\):\n    model_types_map\[f"([^"{}\n]*)\{i\}([^"{}\n]*)"\] = +ModelTypes\.([A-Z][A-Z0-9_]*)[ \t]*$""",
+    re.M,
+)
+
+
 def parse_model_types(source: str, *, filename: str = MODEL_TYPES_FILE) -> dict[str, str]:
     """Model name -> model type label from the text of the authors' ``model_types.py``.
 
-    Read with :mod:`ast` only: the ``ModelTypes`` enum's string values, the literal
-    ``model_types_map`` dict and the ``for i in range(N): model_types_map[f"..{i}.."] = ...``
-    loops that add numbered models. Anything else in the file is ignored.
+    The file (pinned by its sha256) is read as text, never imported or executed: the
+    ``ModelTypes`` labels, the ``'name': ModelTypes.X,`` lines of ``model_types_map``
+    and the ``for i in range(N)`` loops that add numbered checkpoints. Every
+    ``ModelTypes.X`` use must be one of those, so nothing is skipped silently.
 
-    >>> text = '''
-    ... class ModelTypes(Enum):
-    ...     STANDARD = 'Supervised on ImageNet-1K'
-    ... model_types_map = {'alexnet': ModelTypes.STANDARD}
-    ... for i in range(2):
-    ...     model_types_map[f"r18_{i}_epochs"] = ModelTypes.STANDARD
-    ... '''
+    >>> text = (
+    ...     "class ModelTypes(Enum):\\n    STANDARD = 'Supervised on ImageNet-1K'\\n"
+    ...     "model_types_map = {\\n'alexnet': ModelTypes.STANDARD,\\n}\\n"
+    ...     'for i in range(2):\\n    model_types_map[f"r18_{i}_epochs"] =  ModelTypes.STANDARD\\n'
+    ... )
     >>> parse_model_types(text)
     {'alexnet': 'Supervised on ImageNet-1K', 'r18_0_epochs': 'Supervised on ImageNet-1K', 'r18_1_epochs': 'Supervised on ImageNet-1K'}
     """
-    try:
-        tree = ast.parse(source, filename=filename)
-    except SyntaxError as err:
+    labels = dict(_TYPE_LABEL.findall(source))
+    entries = _TYPE_ENTRY.findall(source)
+    loops = _TYPE_LOOP.findall(source)
+    mapping = {name: member for _, name, member in entries}
+    for count, before, after, member in loops:
+        mapping.update({f"{before}{i}{after}": member for i in range(int(count))})
+    unknown = sorted({m for m in mapping.values() if m not in labels})
+    if source.count("ModelTypes.") != len(entries) + len(loops) or unknown or not mapping:
         raise ZooError(
-            f"{filename} is not valid Python ({err.msg}, line {err.lineno}); replace the file"
-        ) from err
-    labels: dict[str, str] = {}
-    for node in tree.body:
-        if isinstance(node, ast.ClassDef) and node.name == "ModelTypes":
-            for item in node.body:
-                if (
-                    isinstance(item, ast.Assign)
-                    and len(item.targets) == 1
-                    and isinstance(item.targets[0], ast.Name)
-                    and isinstance(item.value, ast.Constant)
-                    and isinstance(item.value.value, str)
-                ):
-                    labels[item.targets[0].id] = item.value.value
-
-    def label_of(value: ast.expr) -> str | None:
-        if (
-            isinstance(value, ast.Attribute)
-            and isinstance(value.value, ast.Name)
-            and value.value.id == "ModelTypes"
-        ):
-            return labels.get(value.attr)
-        return None
-
-    def key_of(key: ast.expr, variables: dict[str, int]) -> str | None:
-        if isinstance(key, ast.Constant) and isinstance(key.value, str):
-            return key.value
-        if isinstance(key, ast.JoinedStr):
-            parts = []
-            for piece in key.values:
-                if isinstance(piece, ast.Constant):
-                    parts.append(str(piece.value))
-                elif (
-                    isinstance(piece, ast.FormattedValue)
-                    and isinstance(piece.value, ast.Name)
-                    and piece.value.id in variables
-                    and piece.format_spec is None
-                ):
-                    parts.append(str(variables[piece.value.id]))
-                else:
-                    return None
-            return "".join(parts)
-        return None
-
-    mapping: dict[str, str] = {}
-
-    def assign_item(stmt: ast.stmt, variables: dict[str, int]) -> None:
-        if (
-            isinstance(stmt, ast.Assign)
-            and len(stmt.targets) == 1
-            and isinstance(stmt.targets[0], ast.Subscript)
-            and isinstance(stmt.targets[0].value, ast.Name)
-            and stmt.targets[0].value.id == "model_types_map"
-        ):
-            name, label = key_of(stmt.targets[0].slice, variables), label_of(stmt.value)
-            if name is not None and label is not None:
-                mapping[name] = label
-
-    for node in tree.body:
-        if (
-            isinstance(node, ast.Assign)
-            and any(isinstance(t, ast.Name) and t.id == "model_types_map" for t in node.targets)
-            and isinstance(node.value, ast.Dict)
-        ):
-            for k, v in zip(node.value.keys, node.value.values):
-                name, label = (key_of(k, {}) if k is not None else None), label_of(v)
-                if name is not None and label is not None:
-                    mapping[name] = label
-        elif isinstance(node, ast.For) and isinstance(node.target, ast.Name):
-            it = node.iter
-            if (
-                isinstance(it, ast.Call)
-                and isinstance(it.func, ast.Name)
-                and it.func.id == "range"
-                and all(isinstance(a, ast.Constant) and isinstance(a.value, int) for a in it.args)
-                and 1 <= len(it.args) <= 3
-                and not it.keywords
-            ):
-                for i in range(*[a.value for a in it.args]):
-                    for stmt in node.body:
-                        assign_item(stmt, {node.target.id: i})
-        else:
-            assign_item(node, {})
-    if not mapping:
-        raise ZooError(f"{filename} defines no model_types_map entries; replace it with the authors' file")
-    return mapping
+            f"{filename} is not in the form of the authors' pinned file ({len(entries)} entries and "
+            f"{len(loops)} loops read of {source.count('ModelTypes.')} type uses"
+            f"{f'; unknown types {unknown}' if unknown else ''}); replace it with the authors' file"
+        )
+    return {name: labels[member] for name, member in mapping.items()}
 
 
 @dataclass

@@ -96,6 +96,10 @@ def test_export_command(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert "README.md" in summary["files"]
     assert sum(f.endswith(".parquet") for f in summary["files"]) == 4
+    # what turns the folder into a benchmark: push, allow-list, framework name, results pointing at it
+    steps = summary["benchmark_steps"]
+    assert len(steps) == 4 and "--push" in steps[0] and "allow-list" in steps[1]
+    assert "evaluation_framework" in steps[2] and "--dataset-id" in steps[3]
 
 
 def test_every_command_has_help(capsys):
@@ -121,12 +125,19 @@ def test_push_without_a_token_is_refused(tmp_path, monkeypatch):
 def test_export_declares_the_benchmark(exported):
     import yaml
 
-    from imagenet_x_hf.reports.eval_results import EVALUATION_FRAMEWORK, task_ids
+    from imagenet_x_hf.reports.eval_results import EVALUATION_FRAMEWORK, HUB_FRAMEWORKS, task_ids
 
-    data = yaml.safe_load((exported / "eval.yaml").read_text())
-    # The fields of the Hub's eval.yaml specification (https://huggingface.co/docs/hub/eval-results).
-    assert set(data) == {"name", "description", "evaluation_framework", "tasks"}
-    assert data["evaluation_framework"] == EVALUATION_FRAMEWORK
+    text = (exported / "eval.yaml").read_text()
+    data = yaml.safe_load(text)
+    # The fields of the Hub's eval.yaml specification (https://huggingface.co/docs/hub/eval-results);
+    # evaluation_framework only once the Hub lists our name (an unlisted one fails at push).
+    assert set(data) == {"name", "description", "tasks"}
+    assert (
+        EVALUATION_FRAMEWORK not in HUB_FRAMEWORKS
+        and f"# evaluation_framework: {EVALUATION_FRAMEWORK}" in text
+    )
+    # scale and direction are said, since the format has no field for them
+    assert "lower is better" in data["description"] and "a fraction" in data["description"]
     assert (
         [t["id"] for t in data["tasks"]]
         == task_ids()

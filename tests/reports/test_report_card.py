@@ -48,7 +48,7 @@ def assert_results_in_card(card: ModelCard, results: dict) -> None:
     by_metric = {(r.metric_type, r.metric_config): r.metric_value for r in mine}
     assert by_metric[("accuracy", None)] == results["accuracy"]
     for factor in FACTORS:
-        assert by_metric[("error_ratio", factor)] == results["factors"][factor]["error_ratio"]
+        assert by_metric[(f"error_ratio_{factor}", None)] == results["factors"][factor]["error_ratio"]
     assert {r.dataset_split for r in mine} == {"validation"}
     assert {r.dataset_config for r in mine} == {"default"}
 

@@ -37,9 +37,11 @@ def test_card_from_a_real_run(run_dir, capsys, tmp_path):
     card = ModelCard.load(card_path)
     ours = {(r.metric_type, r.metric_config): r.metric_value for r in card.data.eval_results}
     assert ours[("accuracy", None)] == results["accuracy"]
-    assert {f for (t, f) in ours if t == "error_ratio"} == set(with_images)
+    assert {t.removeprefix("error_ratio_") for (t, _) in ours if t.startswith("error_ratio_")} == set(
+        with_images
+    )
     for factor in with_images:
-        assert ours[("error_ratio", factor)] == results["factors"][factor]["error_ratio"]
+        assert ours[(f"error_ratio_{factor}", None)] == results["factors"][factor]["error_ratio"]
     text = card_path.read_text()
     # The run's model was a local folder: the card names it, but shows no local path.
     assert "imagenet-x evaluate --model tiny-vit --adapter transformers" in text

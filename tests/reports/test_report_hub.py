@@ -93,7 +93,12 @@ def fake_upload(monkeypatch):
         hub.calls.append(
             dict(
                 repo_id=repo_id,
-                files={op.path_in_repo: Path(op.path_or_fileobj).read_bytes() for op in operations},
+                files={
+                    op.path_in_repo: Path(op.path_or_fileobj).read_bytes()
+                    for op in operations
+                    if hasattr(op, "path_or_fileobj")
+                },
+                deleted=[op.path_in_repo for op in operations if not hasattr(op, "path_or_fileobj")],
                 **kwargs,
             )
         )
@@ -111,6 +116,16 @@ def fake_upload(monkeypatch):
     monkeypatch.setattr(huggingface_hub.HfApi, "create_commit", create_commit)
     monkeypatch.setattr(huggingface_hub.HfApi, "get_repo_discussions", get_repo_discussions)
     monkeypatch.setattr(huggingface_hub.HfApi, "whoami", lambda self, **kw: {"name": "me"})
+    # The benchmark datasets on this fake Hub: me/ix is one (it has an eval.yaml), me/plain is not.
+    benchmarks = {"me/ix": {"eval.yaml"}, "me/plain": {"README.md"}}
+    monkeypatch.setattr(
+        huggingface_hub.HfApi, "repo_exists", lambda self, repo_id, **kw: repo_id in benchmarks
+    )
+    monkeypatch.setattr(
+        huggingface_hub.HfApi,
+        "file_exists",
+        lambda self, repo_id, filename, **kw: filename in benchmarks.get(repo_id, ()),
+    )
     return hub
 
 
@@ -148,9 +163,21 @@ def test_unreachable_hub_is_an_error_not_an_empty_card(run_dir, tmp_path, monkey
 
 @pytest.mark.parametrize("commit", [False, True], ids=["pull-request", "commit"])
 def test_push_uploads_card_chart_and_eval_results(run_dir, fake_download, fake_upload, commit, capsys):
-    argv = ["card", "--run", str(run_dir), "--repo-id", "me/model", "--push", "--json"]
+    argv = [
+        "card",
+        "--run",
+        str(run_dir),
+        "--repo-id",
+        "me/model",
+        "--dataset-id",
+        "me/ix",
+        "--push",
+        "--json",
+    ]
     assert main(argv + (["--commit"] if commit else [])) == 0
-    summary = json.loads(capsys.readouterr().out)
+    out = capsys.readouterr()
+    summary = json.loads(out.out)
+    assert "warning" not in out.err  # me/ix is a benchmark: nothing to warn about
     (call,) = fake_upload.calls
     assert call["repo_id"] == "me/model" and call["repo_type"] == "model"
     assert call.get("create_pr", False) is (not commit)
@@ -206,3 +233,52 @@ def test_eval_results_of_other_benchmarks_on_the_hub_are_kept(run_dir, fake_down
     ours = entries[1:]
     assert {e.dataset_id for e in ours} == {"me/ix"} and len(ours) == 17
     assert {e.source_url for e in ours} == {"https://huggingface.co/me/with-eval"}
+
+
+@pytest.mark.parametrize(
+    "dataset_id, says",
+    [("me/plain", "has no eval.yaml"), ("me/nothing", "does not exist on the Hub")],
+    ids=["no-eval-yaml", "no-dataset"],
+)
+def test_push_of_results_that_point_nowhere_warns_first(
+    run_dir, fake_download, fake_upload, capsys, dataset_id, says
+):
+    argv = [
+        "card",
+        "--run",
+        str(run_dir),
+        "--repo-id",
+        "me/model",
+        "--dataset-id",
+        dataset_id,
+        "--push",
+        "--json",
+    ]
+    assert main(argv) == 0
+    out = capsys.readouterr()
+    (warning,) = [line for line in out.err.splitlines() if line.startswith("warning:")]
+    assert dataset_id in warning and says in warning and "join no leaderboard" in warning
+    assert "export-hub" in warning and "allow-list" in warning
+    assert json.loads(out.out)["notes"][-1] == warning.removeprefix("warning: ")
+    assert len(fake_upload.calls) == 1  # a warning, not a refusal: the card is still worth pushing
+
+
+def test_a_multi_factor_rerun_removes_our_stale_entries_from_the_hub(
+    tmp_path, fake_download, fake_upload, capsys, vit
+):
+    """Only our entries in the repo's file, then results with other settings: the file goes, never stale."""
+    from imagenet_x_hf.reports.eval_results import dump_entries, eval_result_entries
+    from imagenet_x_hf.reports.inputs import load_model_results
+
+    # what the fake Hub serves as the repo's .eval_results file (see fake_download)
+    (tmp_path / "hub" / "eval.yaml").write_text(
+        dump_entries(eval_result_entries(vit.results, dataset_id="me/ix"))
+    )
+    multi = tmp_path / "multi.json"
+    multi.write_text(json.dumps(load_model_results(vit.source, which_factor="multi").results))
+    assert main(["card", "--run", str(multi), "--repo-id", "me/with-eval", "--push", "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["eval_results_removed"] is True and summary["eval_results_file"] is None
+    assert any("removed the 17 earlier ImageNet-X entries" in n for n in summary["notes"])
+    (call,) = fake_upload.calls
+    assert EVAL_RESULTS_FILE not in call["files"] and call["deleted"] == [EVAL_RESULTS_FILE]

@@ -57,7 +57,7 @@ def test_score_json_to_card(scored, tmp_path, capsys):
     assert summary["model"] == "ViT" and summary["eval_results"] == 17
     values = ours(ModelCard.load(card))
     assert values[("accuracy", None)] == vit["accuracy"]
-    assert {f: values[("error_ratio", f)] for f in FACTORS} == vit["error_ratio"]
+    assert {f: values[(f"error_ratio_{f}", None)] for f in FACTORS} == vit["error_ratio"]
 
     # A document with several models needs --model-name to pick one.
     other = tmp_path / "other.md"
@@ -121,7 +121,7 @@ def test_multi_then_top_leaves_one_set(vit, tmp_path, capsys):
     assert {r.metric_args["which_factor"] for r in mine} == {"top"}
     names = [r.metric_name for r in mine]
     assert len(set(names)) == len(names)
-    assert ours(loaded)[("error_ratio", "pose")] == vit.results["factors"]["pose"]["error_ratio"]
+    assert ours(loaded)[("error_ratio_pose", None)] == vit.results["factors"]["pose"]["error_ratio"]
     text = card.read_text()
     assert "single most salient factor" in text and "every factor marked" not in text
     assert "replace the ImageNet-X results this card held before" in text
@@ -149,17 +149,17 @@ def test_eval_results_file_carries_the_numbers_of_results_json(vit, tmp_path, ca
     }
     assert {e.task_id: e.value for e in entries} == expected  # exact, no rounding
     assert {e.dataset_id for e in entries} == {"me/imagenet-x"}
-    assert all(e.date and len(e.date) == 10 and e.source_url and e.notes for e in entries)
+    # a results file says neither when its predictions were made nor where they can be checked:
+    # no date (the Hub shows the commit's) and no source, rather than invented ones
+    assert all(e.date is None and e.source_url is None and "lower is better" in e.notes for e in entries)
     # every task is one the benchmark declares
     declared = [t["id"] for t in yaml.safe_load(eval_yaml_text())["tasks"]]
     assert [e.task_id for e in entries] == declared == task_ids()
 
-    # The same results again: the same bytes (the date of unchanged values is kept).
+    # The same results again: the same bytes.
     before = path.read_bytes()
-    text = path.read_text().replace(entries[0].date, "2020-01-01")
-    path.write_text(text)
-    assert main(["card", "--run", str(run), "--dataset-id", "me/imagenet-x"]) == 0
-    assert path.read_text() == text and path.read_bytes() != before
+    assert main(["card", "--run", str(run)]) == 0  # the benchmark is the one the file names
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize(
@@ -205,3 +205,42 @@ def test_unclosed_front_matter_is_an_error_and_the_card_is_unchanged(vit, tmp_pa
     err = capsys.readouterr().err
     assert "never closes it" in err and err.count("\n") == 1
     assert card.read_bytes() == content and sorted(p.name for p in card.parent.iterdir()) == ["README.md"]
+
+
+def test_eval_results_never_contradict_the_card_and_keep_other_benchmarks(real_models, tmp_path, capsys):
+    """ViT on the card, then DINO with --which-factor multi: our entries go (nothing says ViT's
+    accuracy any more), while another benchmark's task of the same id ("accuracy") stays."""
+    card = tmp_path / "README.md"
+    eval_file = tmp_path / EVAL_RESULTS_FILE
+    vit, dino = real_models["ViT"], real_models["DINO"]
+    base = ["card", "--model-card", str(card), "--no-chart", "--no-zoo", "--json"]
+    assert main([*base, "--predictions", str(vit.source), "--dataset-id", "me/imagenet-x"]) == 0
+    theirs = "- dataset:\n    id: other/bench\n    task_id: accuracy\n  value: 0.5\n"
+    eval_file.write_text(theirs + eval_file.read_text().split("\n", 2)[2])  # after our two comment lines
+    assert str(vit.results["accuracy"]) in eval_file.read_text()
+    capsys.readouterr()
+
+    assert main([*base, "--predictions", str(dino.source), "--which-factor", "multi"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    entries = parse_eval_result_entries(yaml.safe_load(eval_file.read_text()))
+    assert [(e.dataset_id, e.task_id, e.value) for e in entries] == [("other/bench", "accuracy", 0.5)]
+    assert str(vit.results["accuracy"]) not in eval_file.read_text()
+    assert any("removed the 17 earlier ImageNet-X entries" in n for n in summary["notes"])
+
+    # Back to the benchmark's settings: ours return beside theirs.
+    assert main([*base, "--predictions", str(dino.source), "--dataset-id", "me/imagenet-x"]) == 0
+    entries = parse_eval_result_entries(yaml.safe_load(eval_file.read_text()))
+    assert entries[0].dataset_id == "other/bench" and len(entries) == 18
+    assert {e.dataset_id for e in entries[1:]} == {"me/imagenet-x"}
+    assert entries[1].value == dino.results["accuracy"]
+
+
+def test_without_a_benchmark_id_no_eval_results_and_a_note_saying_how(vit, tmp_path, capsys):
+    card = tmp_path / "README.md"
+    assert (
+        main(["card", "--predictions", str(vit.source), "--model-card", str(card), "--no-chart", "--no-zoo"])
+        == 0
+    )
+    out = capsys.readouterr().out
+    assert not (tmp_path / EVAL_RESULTS_FILE).exists()
+    assert "--dataset-id OWNER/NAME" in out and "export-hub" in out

@@ -99,7 +99,7 @@ def test_indented_results_list_and_comments(line_break):
         assert new.count("\n") == new.count("\r\n")
     parsed = ModelCard(new)
     assert parsed.data.model_name == "my-model" and parsed.data.pipeline_tag == "image-classification"
-    assert ours_in(parsed)[("error_ratio", "pose")] == 1.0 and len(others_in(parsed)) == 1
+    assert ours_in(parsed)[("error_ratio_pose", None)] == 1.0 and len(others_in(parsed)) == 1
 
 
 def test_flow_style_results_fall_back_to_rewriting_the_key_with_the_same_values():

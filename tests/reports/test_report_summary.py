@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from imagenet_x_hf.errors import ResultsFileError
-from imagenet_x_hf.reports.summary import check_results, summarize
+from imagenet_x_hf.reports.summary import RAW_FOLLOWS_ACCURACY, check_results, summarize
 from imagenet_x_hf.schema import FACTORS
 
 
@@ -66,7 +66,8 @@ def test_groups_and_sentences_follow_the_intervals():
     assert [r.factor for r in s.less] == ["pose", "pattern"]
     assert [r.factor for r in s.unclear] == ["brighter"]
     assert len(s.average) == 16 - 6
-    lead = s.lead[1]
+    assert s.lead[1] == RAW_FOLLOWS_ACCURACY  # no zoo placement: raw ratios follow accuracy, said first
+    lead = s.lead[2]
     assert lead.index("*style*") < lead.index("*texture*") < lead.index("*darker*")
     assert "*style* (3.00×, 500 images)" in lead  # with image counts
     assert s.lead[0] == "**Top-1 accuracy: 75.0%** on 9,999 annotated ImageNet validation images."
@@ -93,9 +94,9 @@ def test_lead_names_exactly_the_factors_whose_interval_lies_above_1(seed):
     s = summarize(results)
     above = {f for f, (_, low, _) in spec.items() if low > 1}
     if above:
-        assert named_in(s.lead[1]) == above
+        assert named_in(s.lead[2]) == above
     else:
-        assert named_in(s.lead[1]) == set() and "On no factor" in s.lead[1]
+        assert named_in(s.lead[2]) == set() and "On no factor" in s.lead[2]
     assert named_in(" ".join(s.lead)) == above
     below = {f for f, (_, _, high) in spec.items() if high < 1}
     assert {r.factor for r in s.less} == below
@@ -256,3 +257,56 @@ def test_section_renders_the_zoo_sentence():
     results["zoo"] = zoo_block()
     section = render_section(results, model="toy")
     assert "Among the 240 released ImageNet models" in section
+
+
+@pytest.mark.parametrize("percentile, says", [(99.93, "higher than 99%"), (1.5, "lower than 98%")])
+def test_a_share_of_models_is_rounded_down_never_up(percentile, says):
+    from imagenet_x_hf.reports.summary import zoo_sentence
+
+    side = [0.2, 0.7] if percentile > 50 else [-0.7, -0.2]
+    zoo = {
+        "zoo": {"models": 2500, "similar_window": 0.02},
+        "factors": {
+            "texture": {
+                "error_ratio": 2.15,
+                "expected_error_ratio": 1.7,
+                "excess": sum(side) / 2,
+                "excess_interval": side,
+                "percentile_similar_accuracy": percentile,
+                "similar_models": 310,
+            }
+        },
+    }
+    sentence = zoo_sentence({"zoo": zoo})
+    assert says in sentence and "100%" not in sentence
+
+
+def test_the_lead_says_what_is_unusual_first_and_raw_ratios_second():
+    """With a placement, the second sentence names the factors that differ from models of its accuracy."""
+    results = make_results({"style": (2.0, 1.5, 2.5)})
+    results["zoo"] = zoo_block()
+    s = summarize(results)
+    assert s.lead[1].startswith("Among the 240 released ImageNet models")
+    assert named_in(s.lead[1]) == {"texture", "style", "pose"}
+    assert s.lead[2].startswith("It fails more often than its average") and named_in(s.lead[2]) == {"style"}
+    # an extrapolation or too few images: no factor is called unusual
+    far = zoo_block(extrapolation={"extrapolated": True, "reason": "accuracy 0.95 is above the highest"})
+    lead = summarize({**results, "zoo": far}).lead[1]
+    assert named_in(lead) == set() and "no factor is called unusual" in lead and "0.95" in lead
+    thin = zoo_block(coverage={"placed": False, "fraction": 0.02, "threshold": 0.95})
+    assert summarize({**results, "zoo": thin}).lead[1] == RAW_FOLLOWS_ACCURACY
+
+
+def test_section_explains_the_reference_and_the_interval():
+    from imagenet_x_hf.reports.section import render_section
+
+    results = make_results({})
+    results["zoo"] = zoo_block(
+        reference={"near": {"window": 0.02, "description": "240 models in 30 families"}}
+    )
+    section = render_section(results, model="toy")
+    assert (
+        "Models of its accuracy are the released models within ±2 points of it, 240 models in 30 families;"
+        in section
+    )
+    assert "about 1 factor in 20 of a typical model is named by chance" in section

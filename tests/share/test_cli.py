@@ -74,3 +74,15 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     both = [str(PREDICTIONS_DIR / "ViT.csv"), str(PREDICTIONS_DIR / "DINO.csv")]
     assert main(["export-predictions", *both, str(tmp_path / "repo"), "--name", "x"]) == 2
     assert "--name names one model" in capsys.readouterr().err
+
+
+def test_examples_export_with_their_licence(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_DIR))
+    folder = tmp_path / "authors"
+    assert main(["export-predictions", "--examples", str(folder), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["models"] == ["DINO", "ResNet50", "SimCLR", "ViT"]
+    assert {m["license"] for m in summary["exported"]} == {"cc-by-nc-4.0"}
+    assert "Attribution-NonCommercial" in (folder / "LICENSE-imagenetx").read_text()
+    assert main(["export-predictions", str(folder)]) == 2
+    assert "give the runs or prediction files" in capsys.readouterr().err

@@ -27,8 +27,8 @@ _ROUTE = re.compile(r"^/datasets/([^/]+/[^/]+)/resolve/([^/]+)/(.+)$")
 
 
 class _Hub(http.server.BaseHTTPRequestHandler):
-    def __init__(self, *args, root, log, **kwargs):
-        self.root, self.log = root, log
+    def __init__(self, *args, root, log, revisions, **kwargs):
+        self.root, self.log, self.revisions = root, log, revisions
         super().__init__(*args, **kwargs)
 
     def log_message(self, *args):  # keep the test output clean
@@ -42,6 +42,7 @@ class _Hub(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         self.log.append((self.command, match[3]))
+        self.revisions.append(match[2])
         path = self.root / match[3]
         if not path.is_file():
             self.send_response(404)
@@ -64,15 +65,22 @@ class _Hub(http.server.BaseHTTPRequestHandler):
         self._answer(body=True)
 
 
+class _Log(list):
+    """(method, path) of each request; ``revisions`` the revision each asked for."""
+
+    def __init__(self):
+        super().__init__()
+        self.revisions: list[str] = []
+
+
 @pytest.fixture
 def hub(authors_repo, tmp_path, monkeypatch):
     """The exported authors' repository served as a Hub dataset; yields the request log."""
     import huggingface_hub.constants
 
-    log: list[tuple[str, str]] = []
-    httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_Hub, root=authors_repo, log=log)
-    )
+    log = _Log()
+    handler = functools.partial(_Hub, root=authors_repo, log=log, revisions=log.revisions)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{httpd.server_address[1]}")
@@ -125,3 +133,10 @@ def test_every_model_and_missing_ones(hub, capsys):
         open_predictions(f"hf://datasets/{REPO_ID}/BiT")
     with pytest.raises(PredictionsRepoError, match="does not exist or is private"):
         open_predictions("hf://datasets/nobody/nothing")
+
+
+def test_a_pinned_revision_is_asked_for(hub):
+    repo = open_predictions(f"hf://datasets/{REPO_ID}@v1.0/ResNet50")
+    assert [m.config for m in repo.models] == ["ResNet50"] and repo.location.endswith("@v1.0")
+    repo.read(repo.models[0])
+    assert set(hub.revisions) == {"v1.0"}

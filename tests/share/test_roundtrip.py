@@ -18,9 +18,13 @@ SETTINGS = [
     {"which_factor": which, "error_type": error}
     for which in ("top", "multi")
     for error in ("class", "real_class", "metaclass")
+] + [
+    {"which_factor": "top", "error_type": "real_class", "empty_real": "exclude", "filter_prototypes": False},
+    {"which_factor": "multi", "error_type": "class", "confidence_level": 0.9},
 ]
 
 
+@pytest.mark.slow
 def test_datasets_loads_each_model_and_the_models_table(authors_repo):
     for name in ("ViT", "SimCLR"):
         ds = datasets.load_dataset(str(authors_repo), name, split="validation")
@@ -41,7 +45,7 @@ def test_datasets_loads_each_model_and_the_models_table(authors_repo):
     )
 
 
-@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: f"{s['which_factor']}-{s['error_type']}")
+@pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: "-".join(str(v) for v in s.values()))
 def test_authors_files_score_the_same_from_the_export(authors_repo, settings):
     repo = open_predictions(authors_repo / "DINO")
     (model,) = repo.models

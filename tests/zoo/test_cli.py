@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -63,9 +64,20 @@ def test_findings_json_and_report(local_zoo, tmp_path, capsys):
     assert out["failure_modes_by_model_type"]["agreement"]["kendall_w"] > 0.8
     corr = out["correlation_with_accuracy"]["factors"]["subcategory"]
     assert corr["raw"]["rho"] > 0.9 and abs(corr["adjusted"]["rho"]) < 0.2
+    assert out["correlation_with_accuracy"]["families"] == 282  # a sweep is one point, not hundreds
+    # the headline is on the paper's population: its four model types, 209 models
+    paper = out["failure_modes_by_model_type"]["paper_population"]
+    assert paper["models"] == 209 and len(paper["types"]) == 4
+    assert paper["order"][:4] == ["texture", "subcategory", "object_blocking", "person_blocking"]
+    assert paper["order"][-1] == "pose" and paper["mean_error_ratio"]["texture"] == pytest.approx(
+        2.17, abs=0.005
+    )
+    assert len(out["duplicate_names"]) == 9
     assert main(["findings", "--output", str(tmp_path / "f")]) == 0
     md = (tmp_path / "f" / "findings.md").read_text()
     assert "color-jitter augmentation improves robustness to color" in md
+    assert "On the paper's population, the 209 models of its four types" in md
+    assert "| vit_base_patch16_224 | imagenet_testbed: 0.8073 (used); modelvshuman: 0.8352 |" in md
     for name in ("failure_modes_by_type.png", "trend_per_factor.png", "augmentation_spillover.png"):
         assert f"]({name})" in md and (tmp_path / "f" / name).stat().st_size > 10_000
 
@@ -83,3 +95,15 @@ def test_bad_inputs_exit_2_on_one_line(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("IMAGENET_X_ZOO_CACHE", str(tmp_path / "empty"))
     assert "HF_HUB_OFFLINE forbids downloading" in fails(["score", "--examples"], capsys)
     assert "HF_HUB_OFFLINE forbids downloading" in fails(["rank", str(PREDICTIONS_DIR / "ViT.csv")], capsys)
+
+
+def test_readme_shows_what_rank_prints_for_vit(zoo, vit_results):
+    """The README's 'Where does my model stand?' rows are rank's output for ViT, line for line."""
+    from imagenet_x_hf.commands.rank import format_placement
+    from imagenet_x_hf.zoo import place
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    block = readme.split("## Where does my model stand?", 1)[1].split("```\n", 3)[2]
+    printed = format_placement(place(vit_results, zoo=zoo)).splitlines()
+    shown = [line for line in block.splitlines() if line != "..."]
+    assert len(shown) >= 8 and all(line in printed for line in shown), [s for s in shown if s not in printed]

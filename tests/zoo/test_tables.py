@@ -71,8 +71,8 @@ def test_model_types_are_read_not_executed(tmp_path, zoo):
     hostile = f"import pathlib\npathlib.Path({str(marker)!r}).write_text('x')\n" + text
     assert parse_model_types(hostile) == types
     assert not marker.exists()
-    with pytest.raises(ZooError, match="not valid Python"):
-        parse_model_types("model_types_map = {")
+    with pytest.raises(ZooError, match="not in the form of the authors' pinned file"):
+        parse_model_types(text + "model_types_map[name_from_elsewhere] = ModelTypes.STANDARD\n")
 
 
 def test_settings_parsed_from_names(zoo):

@@ -26,6 +26,7 @@ from imagenet_x_hf.reports.summary import (
     format_percent,
     format_ratio,
     summarize,
+    zoo_explanation,
 )
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
@@ -55,7 +56,7 @@ def _environment():
         count=lambda v: "n/a" if v is None else f"{int(v):,}",
         label=factor_label,
         prob=lambda p: "" if p is None else f"{100 * p:.1f}%",
-        percentile=lambda v: "n/a" if v is None else f"{v:.0f}",
+        percentile=lambda v: "n/a" if v is None else f"{math.floor(v)}",  # never rounds up to 100
     )
     return env
 
@@ -299,7 +300,8 @@ def render_page(
     from imagenet_x_hf import __version__
 
     results = model.results
-    summary = summarize(results)
+    placed = zoo_block.raw if zoo_block is not None else None
+    summary = summarize(results, zoo=placed)
     level = results.get("confidence_level")
     context = {
         "title": title or f"ImageNet-X report: {model.name}",
@@ -315,6 +317,7 @@ def render_page(
         "colors": VERSUS_ONE,
         "coverage": results.get("coverage") or {},
         "zoo": zoo_block,
+        "zoo_explanation": zoo_explanation(placed),
         "zoo_chart": _zoo_chart(zoo_block, model.name) if zoo_block is not None else None,
         "zoo_note": zoo_note,
         "metaclass_rows": _metaclass_rows(results),

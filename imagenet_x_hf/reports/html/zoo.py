@@ -87,6 +87,7 @@ class ZooBlock:
     factors: list[ZooFactor]
     overall: list[tuple[str, str]] = field(default_factory=list)
     note: str | None = None
+    raw: Mapping | None = field(default=None, repr=False)  # the block as placed (reference, coverage, ...)
 
 
 def _number(value: Any, *, where: str) -> float | None:
@@ -169,7 +170,7 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
         if simple and value is not None:
             overall.append((OVERALL_LABELS.get(key, key.replace("_", " ")), _format(value)))
     note = block.get("note")
-    return ZooBlock(factors=rows, overall=overall, note=str(note) if note else None)
+    return ZooBlock(factors=rows, overall=overall, note=str(note) if note else None, raw=block)
 
 
 def _zoo_note(block: Any) -> str:

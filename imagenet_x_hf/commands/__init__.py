@@ -23,6 +23,7 @@ from imagenet_x_hf.commands import (
 COMMANDS = [
     evaluate.register,
     sweep.register,
+    sweep.register_leaderboard,
     score.register,
     card.register,
     compare.register,

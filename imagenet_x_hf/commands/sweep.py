@@ -95,6 +95,61 @@ def run(args: argparse.Namespace) -> int:
                     )
                     print(f"{entry['status']:<6} {entry['model']}: {detail}")
                 print(f"summary: {args.output}/summary.json", file=sys.stderr)
+                board = summary.get("leaderboard", {})
+                if "error" in board:
+                    print(f"no leaderboard: {board['error']}", file=sys.stderr)
+                else:
+                    print(f"leaderboard: {board.get('html')} (also .csv, .md)", file=sys.stderr)
         return 1 if summary["failed"] else 0
     finally:
         accelerator.end_training()
+
+
+def register_leaderboard(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "leaderboard",
+        help="compare many models in one table: leaderboard.csv, .md and .html",
+        description=(
+            "Write OUTPUT/leaderboard.csv, OUTPUT/leaderboard.md and OUTPUT/leaderboard.html: per model "
+            "the accuracy, the 16 error ratios with their intervals and the place among the ImageNet-X "
+            "authors' zoo, ranked by accuracy; the HTML table sorts by any column. SOURCE is a sweep "
+            "folder ('imagenet-x sweep --output'; its failed models are listed with their error), a run "
+            "folder, a results .json or a predictions .csv/.parquet file (scored with the default "
+            "settings). 'imagenet-x sweep' writes its leaderboard itself; this command rewrites it "
+            "(after a resumed model finished, say) or builds one from other runs."
+        ),
+    )
+    p.add_argument(
+        "sources", nargs="+", metavar="SOURCE", help="sweep folders, runs, results or predictions files"
+    )
+    p.add_argument(
+        "--output",
+        metavar="DIR",
+        help="where the three files go (default: the SOURCE folder when it is the one sweep folder given)",
+    )
+    p.add_argument("--json", action="store_true", help="print the rows as JSON (default: the Markdown table)")
+    p.set_defaults(func=run_leaderboard)
+
+
+def run_leaderboard(args: argparse.Namespace) -> int:
+    import dataclasses
+    from pathlib import Path
+
+    from imagenet_x_hf.errors import ImageNetXError
+    from imagenet_x_hf.reports.leaderboard import SUMMARY, source_rows, to_markdown, write_leaderboard
+
+    output = args.output
+    if output is None:
+        if len(args.sources) != 1 or not (Path(args.sources[0]) / SUMMARY).is_file():
+            raise ImageNetXError(
+                "pass --output DIR: the leaderboard goes beside a sweep only when one sweep folder is given"
+            )
+        output = args.sources[0]
+    rows = source_rows(args.sources)
+    paths = write_leaderboard(output, rows)
+    if args.json:
+        print(json.dumps([dataclasses.asdict(r) for r in rows], indent=2))
+    else:
+        print(to_markdown(rows), end="")
+    print(f"leaderboard: {paths['html']} (also .csv, .md)", file=sys.stderr)
+    return 0

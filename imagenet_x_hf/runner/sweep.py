@@ -291,7 +291,21 @@ class _Sweep:
             if self.progress is not None:
                 self.progress.close()
         summary = self._summary(final=True)
+        if self.main:
+            summary = self._leaderboard(summary)
         return broadcast_object(acc, summary if self.main else None)
+
+    def _leaderboard(self, summary: dict[str, Any]) -> dict[str, Any]:
+        """Main process: leaderboard.{csv,md,html} beside summary.json, which then names them."""
+        from imagenet_x_hf.reports.leaderboard import write_leaderboard
+
+        try:
+            paths = write_leaderboard(self.root)
+            summary["leaderboard"] = {kind: str(path) for kind, path in paths.items()}
+        except Exception as err:  # the models' runs are complete and kept; say why the table is not
+            summary["leaderboard"] = {"error": f"{type(err).__name__}: {err}"}
+        atomic_write_json(self.root / SUMMARY, summary)
+        return summary
 
     def _resolve(self, m: _Model, images: ImageSet) -> None:
         """What ``evaluate``'s ``build_context`` makes of one model, on the images read once."""

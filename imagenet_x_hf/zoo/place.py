@@ -43,7 +43,7 @@ import numpy as np
 
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError, derived_path, load_derived, save_derived
-from imagenet_x_hf.zoo.reference import Population, select
+from imagenet_x_hf.zoo.reference import Population, select, type_key
 from imagenet_x_hf.zoo.table import Zoo, ZooSlice, load_zoo
 from imagenet_x_hf.zoo.trend import BANDWIDTH, FAMILIES_NEAR, Trend, fit_quality, fit_trend
 
@@ -215,6 +215,9 @@ def reference_with_extra(zoo_slice: ZooSlice, spec: str, extra: Population, resu
     own = _own_rows(extra, results)
     families = set(extra.family[own].tolist())
     keep = ~np.isin(extra.family.astype(str), sorted(families)) if families else np.ones(len(extra), bool)
+    if spec.strip().startswith("type:"):  # a reference of one type takes the added models of that type
+        wanted = spec.strip()[5:].strip().lower()
+        keep &= np.array([type_key(str(t)) == wanted or str(t).lower() == wanted for t in extra.model_type])
     added = extra.subset(keep)
     key = ("extra", spec, base.excluded, tuple(added.names.tolist()), tuple(added.family.tolist()))
     if key not in zoo_slice._cache:

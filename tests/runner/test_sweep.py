@@ -3,11 +3,13 @@ preprocessing group, failures recorded while the others finish, and kill -9 then
 
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -125,6 +127,16 @@ def test_failures_are_recorded_and_the_others_finish_then_resume(
         _assert_same_as_single(out / name, singles[name])
     assert len(list((out / "resnet" / "shards").glob("shard-*"))) == 2
     assert not (out / "resnet" / "results.json").exists()
+    # the leaderboard: the finished models by accuracy, their numbers from results.json, the failed ones last
+    board = list(csv.DictReader((out / "leaderboard.csv").open()))
+    ok = sorted(("vit", "timm"), key=lambda n: -singles[n]["accuracy"])
+    assert [Path(r["output"]).name for r in board] == [*ok, "truncated", "resnet"]
+    assert [r["status"] for r in board] == ["ok", "ok", "failed", "failed"]
+    assert float(board[0]["pose_error_ratio"]) == pytest.approx(
+        singles[ok[0]]["error_ratio"]["pose"], abs=1e-6
+    )
+    assert board[3]["error"].startswith("predicting: ") and "InjectedFault" in board[3]["error"]
+    assert summary["leaderboard"]["html"] == str(out / "leaderboard.html")
 
     # the same sweep again, without the weightless model: resnet resumes after its two shards
     again = sweep_models(

@@ -24,6 +24,7 @@ SETTINGS = [
 ]
 
 
+@pytest.mark.slow
 def test_datasets_loads_each_model_and_the_models_table(authors_repo):
     for name in ("ViT", "SimCLR"):
         ds = datasets.load_dataset(str(authors_repo), name, split="validation")

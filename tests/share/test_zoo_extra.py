@@ -26,7 +26,7 @@ def own_models(tmp_path_factory):
         classes[moved] = rng.integers(0, 1000, int(moved.sum()))
         runs.append(Predictions.from_arrays(base.file_names, classes, name=f"mine-{i}"))
     folder = tmp_path_factory.mktemp("own") / "repo"
-    export_predictions(runs[:2], folder, family="my-sweep", model_type="Supervised")
+    export_predictions(runs[:2], folder, family="my-sweep", model_type="Supervised on ImageNet-1K")
     export_predictions(runs[2:], folder)
     return folder
 
@@ -43,7 +43,7 @@ def test_added_models_join_as_families(own_models, zoo):
 
     extra = extra_models(own_models)
     assert extra.family.tolist() == ["extra:my-sweep", "extra:my-sweep", "extra:mine-2"]
-    assert extra.model_type.tolist()[:2] == ["Supervised", "Supervised"]
+    assert extra.model_type.tolist()[:2] == ["Supervised on ImageNet-1K"] * 2
     results = score_predictions(read_predictions(PREDICTIONS_DIR / "SimCLR.csv"))
     alone = place(results, zoo=zoo)
     joined = place(results, zoo=zoo, extra=extra)
@@ -84,3 +84,15 @@ def test_rank_command_with_zoo_extra(own_models, capsys):
     assert placements[0]["reference"]["name"] == "all + 3 added models"
     assert main([*argv, "--zoo-extra", str(own_models)]) == 0
     assert "all + 2 added models" in capsys.readouterr().out
+
+
+def test_a_typed_reference_takes_the_added_models_of_its_type(own_models, zoo):
+    from imagenet_x_hf.zoo import place
+
+    extra = extra_models(own_models)
+    results = score_predictions(read_predictions(PREDICTIONS_DIR / "SimCLR.csv"))
+    typed = place(results, zoo=zoo, extra=extra, reference="type:supervised-on-imagenet-1k")
+    assert typed["reference"]["added_models"] == 2  # the typed sweep, not the untyped model
+    assert set(typed["reference"]["types"]) == {"Supervised on ImageNet-1K"}
+    alone = place(results, zoo=zoo, reference="type:supervised-on-imagenet-1k")
+    assert typed["reference"]["models"] == alone["reference"]["models"] + 2

@@ -66,9 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     data.add_argument(
         "--thumbnail-size",
         type=int,
-        default=128,
+        default=192,
         metavar="PX",
-        help="longer side of the thumbnails in pixels (default: 128)",
+        help="longer side of the embedded images in pixels: cards show them at 128 px and a click "
+        "enlarges them; 384 gives sharper enlargements and a page about three times larger (default: 192)",
     )
     comp = p.add_argument_group("Comparison")
     comp.add_argument(
@@ -144,10 +145,12 @@ def _hint(args: argparse.Namespace, model) -> str:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
+    from imagenet_x_hf.reports.html.report import check_output
     from imagenet_x_hf.reports.inputs import SETTINGS, load_all_model_results, load_model_results
 
     if args.commit and not args.push:
         raise ResultsFileError("--commit only applies to an upload; add --push REPO_ID (or drop --commit)")
+    check_output(args.output)  # before any work: a bad -o fails now, in one line
     token = None
     if args.push:
         from imagenet_x_hf.reports.card import require_token

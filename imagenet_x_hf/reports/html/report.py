@@ -301,8 +301,14 @@ def _check_count(name: str, value: int) -> int:
 def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html") -> str:
     """The command that rebuilds this report with thumbnails (the run's own ImageNet path if recorded)."""
     recorded = model.run.dataset.get("imagenet") if model.run else None
-    source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
-    return f"imagenet-x report {model.source} --imagenet {source} -o {output}"
+    source = "/path/to/ILSVRC2012_img_val.tar"
+    if (
+        isinstance(recorded, str) and recorded
+    ):  # a local copy by its last part only: the page may be published
+        local = Path(recorded).expanduser().is_absolute() or Path(recorded).exists()
+        source = f"/path/to/{Path(recorded).name}" if local else recorded
+    name = str(model.source) if "://" in str(model.source) else Path(model.source).name
+    return f"imagenet-x report {name} --imagenet {source} -o {Path(output).name}"
 
 
 def build_report(
@@ -443,7 +449,7 @@ def _recorded_digests(model: ModelResults) -> tuple[dict[str, bytes], str | None
         return None
     if digests.ndim != 2 or len(digests) != len(names):
         return None
-    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    recorded = model.run.dataset.get("imagenet") if model.run else None
     return {n: digests[i].tobytes() for i, n in enumerate(names)}, recorded if isinstance(
         recorded, str
     ) else None

@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if update.eval_results_note and options.eval_results:
         notes.append(update.eval_results_note)
-    if args.no_eval_results:
+    if not options.eval_results:
         from imagenet_x_hf.reports.card import read_card
         from imagenet_x_hf.reports.eval_results import EVAL_RESULTS_FILE, is_ours, read_entries
 

@@ -68,7 +68,7 @@ class Row:
     def zoo_text(self) -> str:
         if self.zoo_percentile is None:
             return self.zoo_note or ""
-        from imagenet_x_hf.reports.summary import factor_label
+        from imagenet_x_hf.reports.format import factor_label
 
         # rounded down: a share of models never rounds up
         parts = [f"accuracy above {math.floor(self.zoo_percentile)}% of the zoo's models"]
@@ -253,7 +253,8 @@ def to_csv(rows: Sequence[Row]) -> str:
 
 def _interval(factor: str, low: float | None, high: float | None) -> str:
     """``"1.004–1.62"``: an end near 1 keeps the decimals that tell it from 1 (the reports' format)."""
-    from imagenet_x_hf.reports.summary import FactorRow, format_interval
+    from imagenet_x_hf.reports.format import format_interval
+    from imagenet_x_hf.results import FactorResult as FactorRow
 
     if low is None or high is None:
         return ""
@@ -278,7 +279,7 @@ def _md_escape(text: str) -> str:
 def to_markdown(rows: Sequence[Row]) -> str:
     """A Markdown table; a ratio whose interval excludes 1 is in bold."""
     level = next((r.confidence_level for r in rows if r.confidence_level), 0.95)
-    from imagenet_x_hf.reports.summary import factor_label
+    from imagenet_x_hf.reports.format import factor_label
 
     header = ["#", "model", "accuracy", *(factor_label(f) for f in FACTORS), "zoo"]
     lines = [
@@ -350,7 +351,7 @@ def _attr(value: float | None) -> str:
 
 def to_html(rows: Sequence[Row], *, title: str = "ImageNet-X leaderboard") -> str:
     """One self-contained page: the table, sortable by any column (a click on its header)."""
-    from imagenet_x_hf.reports.summary import factor_label
+    from imagenet_x_hf.reports.format import factor_label
 
     level = next((r.confidence_level for r in rows if r.confidence_level), 0.95)
     head = ['<th class="num" title="rank by accuracy">#</th>', '<th class="name">model</th>']

@@ -301,15 +301,19 @@ def test_a_run_placed_without_the_tables_is_placed_when_they_are_here(vit, monke
     """A run evaluated offline carries {"skipped": true, note}; the report looks again."""
     import dataclasses
 
+    from imagenet_x_hf.results import Placement
+
     offline = dataclasses.replace(
         vit,
-        results=dict(vit.results, zoo={"skipped": True, "note": "not placed: offline at /home/me/.cache"}),
+        results=vit.results.replace(
+            zoo=Placement(skipped=True, note="not placed: offline at /home/me/.cache")
+        ),
     )
     monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
-    report = build_report(offline, per_factor=1, progress=False)
+    report = build_report(offline, ReportOptions(per_factor=1), progress=False)
     assert report.zoo_shown and "offline" not in report.html
     assert (
-        build_report(offline, per_factor=1, progress=False, zoo=False).zoo_note
+        build_report(offline, ReportOptions(per_factor=1, zoo=False), progress=False).zoo_note
         == "not placed: offline at a local folder"
     )
 
@@ -376,7 +380,7 @@ def test_a_comparison_states_both_accuracies_on_the_paired_images(vit, vit_csv, 
     import numpy as np
 
     from imagenet_x_hf.metrics import Predictions, score_predictions
-    from imagenet_x_hf.reports.summary import format_percent
+    from imagenet_x_hf.reports.format import format_percent
 
     # ResNet scored on a third of the images: the pairing is over those, not over ViT's 46,110
     preds = resnet.predictions()
@@ -386,12 +390,14 @@ def test_a_comparison_states_both_accuracies_on_the_paired_images(vit, vit_csv, 
     other = dataclasses.replace(
         resnet, name="ResNet50-part", results=score_predictions(part), _predictions=part
     )
-    report = build_report(vit, compare=[other], per_factor=1, compare_per_factor=1, progress=False, zoo=False)
+    report = build_report(
+        vit, ReportOptions(per_factor=1, compare_per_factor=1, zoo=False), compare=[other], progress=False
+    )
     prose = html.unescape(report.html)
     paired = re.search(r"Paired on the ([\d,]+) images both were scored on, where (.*?)\.</p>", prose, re.S)
     vit_predictions = read_csv_predictions(vit_csv)
     both = [n for n in names.tolist() if n in oracle]
-    assert paired and int(paired.group(1).replace(",", "")) == len(both) == other.results["images"]
+    assert paired and int(paired.group(1).replace(",", "")) == len(both) == other.results.images
     vit_there = np.mean([vit_predictions[n][0] == oracle[n]["label"] for n in both])
     assert f"ViT's top-1 accuracy is {format_percent(vit_there)}" in paired.group(2)
-    assert format_percent(vit_there) != format_percent(vit.results["accuracy"])
+    assert format_percent(vit_there) != format_percent(vit.results.accuracy)

@@ -366,7 +366,7 @@ def test_section_explains_the_reference_and_the_interval():
     results["zoo"] = zoo_block(
         reference={"near": {"window": 0.02, "description": "240 models in 30 families"}}
     )
-    section = render_section(results, model="toy")
+    section = render_section(Results.from_dict(results), model="toy")
     assert (
         "Models of its accuracy are the released models within ±2 points of it, 240 models in 30 families;"
         in section

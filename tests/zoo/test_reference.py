@@ -168,7 +168,7 @@ def test_place_with_extra_models(zoo, vit_results):
     ref = reference_of(s)
     rng = np.random.default_rng(0)
     n = 40  # a sweep of 40 runs near ViT's accuracy, all far above the trend on pose
-    acc = vit_results["accuracy"] + rng.uniform(-0.01, 0.01, n)
+    acc = vit_results.accuracy + rng.uniform(-0.01, 0.01, n)
     ratio = ref.trend.expected(acc) + np.where(np.arange(len(FACTORS)) == 0, 0.3, 0.0)
     extra = Population(
         names=np.array([f"run{i}" for i in range(n)], dtype=object),
@@ -184,7 +184,7 @@ def test_place_with_extra_models(zoo, vit_results):
     assert out["reference"]["families"] == base["reference"]["families"] + 1
     shift = out["factors"]["pose"]["expected_error_ratio"] - base["factors"]["pose"]["expected_error_ratio"]
     assert 0 < shift < 0.3 / 10  # one family among dozens near: a small pull, not 40 models' worth
-    one = dict(vit_results, model="run3", accuracy=float(acc[3]))
+    one = vit_results.replace(model="run3", accuracy=float(acc[3]))
     assert place(one, zoo=zoo, extra=extra)["reference"]["excluded_family"] == "extra:my-sweep"
 
 

@@ -62,6 +62,10 @@ SHARD_SCHEMA = pa.schema(
 
 def check_output_folder(output: str | os.PathLike) -> Path:
     """The output folder, or a ``RunStateError`` saying why none can be made there."""
+    if not isinstance(output, (str, os.PathLike)):
+        raise RunStateError(f"output must be a folder path, not {output!r}")
+    if not os.fspath(output).strip():
+        raise RunStateError("--output is empty: name the run's folder (e.g. --output runs/my-model)")
     path = Path(output)
     if path.exists() and not path.is_dir():
         raise RunStateError(f"--output {output} is a file, not a folder; choose a folder path")

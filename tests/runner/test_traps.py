@@ -242,3 +242,16 @@ def test_resume_keys_on_resolved_settings_and_the_weights_not_every_file(vit, tm
     (vit / "README.md").write_text("# a model card added later\n")
     results = _run(vit, out, source, precision="fp32", preprocessing="fast")
     assert results["run"]["timing"]["images_resumed_from_earlier_invocations"] == 8
+
+
+@pytest.mark.slow
+def test_a_folder_whose_only_run_failed_loading_its_weights_takes_the_fixed_model(vit, tmp_path):
+    source = _source(tmp_path / "imagenet", n=4)
+    out = tmp_path / "run"
+    good = (vit / "model.safetensors").read_bytes()
+    (vit / "model.safetensors").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ImageNetXError, match="weights"):
+        _run(vit, out, source)
+    (vit / "model.safetensors").write_bytes(good)  # downloaded again
+    results = _run(vit, out, source)  # nothing was predicted before: nothing to mix
+    assert results["run"]["timing"]["images_predicted_this_invocation"] == 4

@@ -127,18 +127,35 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _public(path: str) -> str:
+    """A path as the page shows it: its last part only, since the page may be published.
+
+    >>> _public("/home/me/runs/vit"), _public("runs/vit"), _public("hf://datasets/me/preds/vit")
+    ('vit', 'vit', 'hf://datasets/me/preds/vit')
+    """
+    from pathlib import Path
+
+    return path if "://" in path else (Path(path).name or path)
+
+
 def _hint(args: argparse.Namespace, model) -> str:
-    """The exact command that rebuilds this report with thumbnails."""
+    """The command that rebuilds this report with thumbnails (local folders by their last part)."""
+    from pathlib import Path
+
     recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
-    source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
-    words = ["imagenet-x", "report", args.run, "--imagenet", source]
+    source = "/path/to/ILSVRC2012_img_val.tar"
+    if isinstance(recorded, str) and recorded:
+        # a Hub id is public; a local copy is named by its last part only
+        local = Path(recorded).expanduser().is_absolute() or Path(recorded).exists()
+        source = f"/path/to/{Path(recorded).name}" if local else recorded
+    words = ["imagenet-x", "report", _public(args.run), "--imagenet", source]
     if args.compare:
-        words += ["--compare", *args.compare]
+        words += ["--compare", *map(_public, args.compare)]
     if args.per_factor != 12:
         words += ["--per-factor", str(args.per_factor)]
     if args.seed:
         words += ["--seed", str(args.seed)]
-    words += ["-o", args.output]
+    words += ["-o", _public(args.output)]
     return shlex.join(words)
 
 

@@ -300,8 +300,14 @@ def _check_count(name: str, value: int) -> int:
 def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html") -> str:
     """The command that rebuilds this report with thumbnails (the run's own ImageNet path if recorded)."""
     recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
-    source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
-    return f"imagenet-x report {model.source} --imagenet {source} -o {output}"
+    source = "/path/to/ILSVRC2012_img_val.tar"
+    if (
+        isinstance(recorded, str) and recorded
+    ):  # a local copy by its last part only: the page may be published
+        local = Path(recorded).expanduser().is_absolute() or Path(recorded).exists()
+        source = f"/path/to/{Path(recorded).name}" if local else recorded
+    name = str(model.source) if "://" in str(model.source) else Path(model.source).name
+    return f"imagenet-x report {name} --imagenet {source} -o {Path(output).name}"
 
 
 def build_report(

@@ -10,6 +10,7 @@ import argparse
 import os
 import re
 import sys
+import warnings
 from collections.abc import Sequence
 
 from imagenet_x_hf import __version__
@@ -17,8 +18,15 @@ from imagenet_x_hf.commands import COMMANDS
 from imagenet_x_hf.errors import ImageNetXError
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (the usage it would print first is in ``--help``)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="imagenet-x",
         description=(
             "ImageNet-X for the Hugging Face ecosystem: explain an ImageNet classifier's "
@@ -53,12 +61,19 @@ def cli_message(message: str, parser: argparse.ArgumentParser) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    # a warning is one line in the command's name, not Python's two (file:line, then source)
+    warnings.formatwarning = lambda message, *_, **__: f"imagenet-x {args.command}: warning: {message}\n"
     try:
         return int(args.func(args) or 0)
     except ImageNetXError as err:
         command = _subparser(parser, args.command)
         print(f"imagenet-x {args.command}: error: {cli_message(str(err), command)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        # Ctrl-C: what is finished stays (a run's written shards); no traceback
+        again = "; run the same command again to resume" if args.command == "evaluate" else ""
+        print(f"imagenet-x {args.command}: interrupted{again}", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # the reader went away (imagenet-x score ... | head): stop quietly, as Unix tools do
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -85,6 +85,9 @@ METACLASSES: tuple[str, ...] = (
 
 Split = Literal["validation", "train"]
 SPLITS: tuple[str, ...] = get_args(Split)
+# the kinds of ImageNet source the loaders read (imagenet_x_hf.loaders describes each)
+SourceKind = Literal["folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub"]
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
 NUM_CLASSES = 1000
 
 

@@ -34,8 +34,8 @@ from imagenet_x_hf.fields import cli_args, flag_of, nested, option, settings_dic
 from imagenet_x_hf.fields import from_namespace as from_namespace
 from imagenet_x_hf.fingerprint import fingerprint as fingerprint
 from imagenet_x_hf.fingerprint import prediction_settings as prediction_settings
-from imagenet_x_hf.label_map import read_label_map
-from imagenet_x_hf.schema import Split
+from imagenet_x_hf.label_map import check_label_map, read_label_map
+from imagenet_x_hf.schema import SourceKind, Split
 
 WhichFactor = Literal["top", "multi"]
 ErrorType = Literal["class", "real_class", "metaclass"]
@@ -207,7 +207,7 @@ class LoadOptions:
             object.__setattr__(self, "label_map", read_label_map(path))
             object.__setattr__(self, "label_map_file", str(path))
         elif self.label_map is not None:
-            object.__setattr__(self, "label_map", {int(k): int(v) for k, v in dict(self.label_map).items()})
+            object.__setattr__(self, "label_map", check_label_map(self.label_map, where="label_map"))
         if self.templates is not None:
             templates = (self.templates,) if isinstance(self.templates, str) else tuple(self.templates)
             if not templates or any("{}" not in str(t) for t in templates):
@@ -243,10 +243,9 @@ class RunOptions:
         default_text="required",
         fingerprint=False,  # the rows it gives are fingerprinted instead (a path may be spelled many ways)
     )
-    source_kind: str | None = option(
+    source_kind: SourceKind | None = option(
         None,
         "force the kind of SOURCE instead of detecting it",
-        metavar="KIND",
         group="data",
         default_text="detect",
         fingerprint=False,
@@ -336,6 +335,10 @@ class RunOptions:
         if self.channels_last not in (None, True, False):
             raise SettingsError(f"channels_last must be True, False or None, not {self.channels_last!r}")
         if self.imagenet is not None:
+            if not isinstance(self.imagenet, (str, os.PathLike)) or not os.fspath(self.imagenet):
+                raise SettingsError(
+                    f"imagenet must be the path or Hub id of your ImageNet (text), not {self.imagenet!r}"
+                )
             object.__setattr__(self, "imagenet", os.fspath(self.imagenet))
 
     @property

@@ -188,6 +188,17 @@ def run(args: argparse.Namespace) -> int:
         )
     if update.eval_results_note and not args.no_eval_results:
         notes.append(update.eval_results_note)
+    if args.no_eval_results:
+        from imagenet_x_hf.reports.card import read_card
+        from imagenet_x_hf.reports.eval_results import EVAL_RESULTS_FILE, is_ours, read_entries
+
+        path = card_path.parent / EVAL_RESULTS_FILE
+        text = hub.eval_results if hub else read_card(path)
+        if any(is_ours(e) for e in read_entries(text, source=repr(str(path)))):
+            notes.append(
+                f"{EVAL_RESULTS_FILE} still holds earlier ImageNet-X results, not updated (--no-eval-results): "
+                "they may no longer match the card; rerun without --no-eval-results, or delete the file"
+            )
     summary["notes"] = notes
     if args.push and update.eval_results_file is not None:
         from imagenet_x_hf.reports.card import benchmark_warning

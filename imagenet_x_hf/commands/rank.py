@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
 from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
@@ -78,7 +79,8 @@ def format_placement(placement: dict) -> str:
     level = round(100 * placement["confidence_level"])
     accuracy = f"accuracy {_cell(placement['accuracy'], '.4f')}"
     if placement["accuracy_percentile"] is not None:
-        accuracy += f" (above {placement['accuracy_percentile']:.0f}% of the reference)"
+        # rounded down: a share of models is never claimed larger than it is (99.9 is not "100%")
+        accuracy += f" (above {math.floor(placement['accuracy_percentile'])}% of the reference)"
     lines = [
         f"{placement['model'] or 'model'}: {accuracy}; {placement['which_factor']} factor, "
         f"error type {placement['error_type']}",

@@ -66,9 +66,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     data.add_argument(
         "--thumbnail-size",
         type=int,
-        default=128,
+        default=192,
         metavar="PX",
-        help="longer side of the thumbnails in pixels (default: 128)",
+        help="longer side of the embedded images in pixels: cards show them at 128 px and a click "
+        "enlarges them; 384 gives sharper enlargements and a page about three times larger (default: 192)",
     )
     comp = p.add_argument_group("Comparison")
     comp.add_argument(
@@ -126,28 +127,47 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _public(path: str) -> str:
+    """A path as the page shows it: its last part only, since the page may be published.
+
+    >>> _public("/home/me/runs/vit"), _public("runs/vit"), _public("hf://datasets/me/preds/vit")
+    ('vit', 'vit', 'hf://datasets/me/preds/vit')
+    """
+    from pathlib import Path
+
+    return path if "://" in path else (Path(path).name or path)
+
+
 def _hint(args: argparse.Namespace, model) -> str:
-    """The exact command that rebuilds this report with thumbnails."""
+    """The command that rebuilds this report with thumbnails (local folders by their last part)."""
+    from pathlib import Path
+
     recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
-    source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
-    words = ["imagenet-x", "report", args.run, "--imagenet", source]
+    source = "/path/to/ILSVRC2012_img_val.tar"
+    if isinstance(recorded, str) and recorded:
+        # a Hub id is public; a local copy is named by its last part only
+        local = Path(recorded).expanduser().is_absolute() or Path(recorded).exists()
+        source = f"/path/to/{Path(recorded).name}" if local else recorded
+    words = ["imagenet-x", "report", _public(args.run), "--imagenet", source]
     if args.compare:
-        words += ["--compare", *args.compare]
+        words += ["--compare", *map(_public, args.compare)]
     if args.per_factor != 12:
         words += ["--per-factor", str(args.per_factor)]
     if args.seed:
         words += ["--seed", str(args.seed)]
-    words += ["-o", args.output]
+    words += ["-o", _public(args.output)]
     return shlex.join(words)
 
 
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
+    from imagenet_x_hf.reports.html.report import check_output
     from imagenet_x_hf.reports.inputs import SETTINGS, load_all_model_results, load_model_results
 
     if args.commit and not args.push:
         raise ResultsFileError("--commit only applies to an upload; add --push REPO_ID (or drop --commit)")
+    check_output(args.output)  # before any work: a bad -o fails now, in one line
     token = None
     if args.push:
         from imagenet_x_hf.reports.card import require_token

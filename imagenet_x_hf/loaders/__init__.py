@@ -37,8 +37,9 @@ from imagenet_x_hf.loaders.hub import open_hub
 from imagenet_x_hf.loaders.names import WNID, canonical_name, is_image_name
 from imagenet_x_hf.loaders.tars import open_train_tar, open_val_tar
 from imagenet_x_hf.loaders.webdataset import open_webdataset
+from imagenet_x_hf.schema import SOURCE_KINDS
 
-KINDS: tuple[str, ...] = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
+KINDS: tuple[str, ...] = SOURCE_KINDS
 
 _HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
 _LAYOUTS_HELP = (
@@ -73,6 +74,24 @@ def _tar_kind(path: Path) -> str:
     if suffixes & {"json", "cls", "txt"}:
         return "webdataset"
     return "val_tar"
+
+
+def expand(source: str | os.PathLike) -> Path:
+    """``source`` as a path, ``~`` and ``~user`` expanded; a ``SourceError`` for a user with no home.
+
+    >>> expand("~nobody-here/val")
+    Traceback (most recent call last):
+    ...
+    imagenet_x_hf.errors.SourceError: ImageNet source '~nobody-here/val': no user 'nobody-here' whose home folder '~nobody-here' could stand for; write the folder's full path
+    """
+    try:
+        return Path(source).expanduser()
+    except RuntimeError:  # ~name of no known user
+        user = os.fspath(source)[1:].split("/", 1)[0]
+        raise SourceError(
+            f"ImageNet source {os.fspath(source)!r}: no user {user!r} whose home folder '~{user}' could "
+            "stand for; write the folder's full path"
+        ) from None
 
 
 def _absent(source: str | os.PathLike) -> SourceError:
@@ -111,7 +130,7 @@ _FOLDER_KINDS = ("folder", "class_folders")
 
 
 def _check_kind_fits(source: str | os.PathLike, kind: str) -> None:
-    path = Path(source).expanduser()
+    path = expand(source)
     if kind == "hub" or not path.exists():
         return
     if kind in _FILE_KINDS and path.is_dir():
@@ -132,7 +151,7 @@ def detect_kind(source: str | os.PathLike) -> str:
     >>> detect_kind("ILSVRC/imagenet-1k")
     'hub'
     """
-    path = Path(source).expanduser()
+    path = expand(source)
     if not path.exists():
         if looks_like_hub_id(source):
             return "hub"
@@ -199,7 +218,7 @@ def _resolve(source: str | os.PathLike, split: str) -> tuple[str | os.PathLike, 
     try:
         return source, detect_kind(source)
     except SourceError:
-        path = Path(source).expanduser()
+        path = expand(source)
         if path.is_dir():
             for place in _SPLIT_PLACES.get(split, ()):
                 if (path / place).exists():
@@ -253,7 +272,7 @@ def locate(
     if kind is None:
         source, kind = _resolve(source, split)
     check_kind(kind)
-    if kind != "hub" and not Path(source).expanduser().exists():
+    if kind != "hub" and not expand(source).exists():
         raise _absent(source)
     _check_kind_fits(source, kind)
     return os.fspath(source), kind

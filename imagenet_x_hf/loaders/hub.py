@@ -12,6 +12,7 @@ joined with the annotations and is refused.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Collection
 from pathlib import Path
@@ -33,6 +34,21 @@ _NO_NAMES = (
 def load_split(source: str | os.PathLike, *, split: str, cache_dir: str | None = None):
     """``datasets.load_dataset`` of one split of a Hub id, a Parquet folder or a Parquet file."""
     path = Path(source)
+    quiet = logging.getLogger("datasets")  # it logs a damaged file's traceback before raising
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        return _load_split(source, path, split=split, cache_dir=cache_dir)
+    except pa.ArrowException as err:
+        raise SourceError(
+            f"{source} cannot be read as Parquet ({_first_line(err)}); pass an intact Parquet copy of "
+            "ImageNet, or another kind of source"
+        ) from None
+    finally:
+        quiet.setLevel(level)
+
+
+def _load_split(source: str | os.PathLike, path: Path, *, split: str, cache_dir: str | None):
     if path.is_file():
         return datasets.load_dataset("parquet", data_files=str(path), split="train", cache_dir=cache_dir)
     try:

@@ -105,6 +105,12 @@ class SourceReport:
                 "(ILSVRC2012_val_00000001.JPEG, n01440764_10026.JPEG): pass a copy that keeps them, "
                 "for the right split"
             )
+        if self.unreadable and len(self.unreadable) >= self.found:
+            raise SourceError(
+                f"none of the {self.found} annotated {self.split} images that {self.source} ({self.kind}) "
+                f"holds is a readable image: {shown(self.unreadable)}; point it at ImageNet's images "
+                "themselves (JPEG files), not at files that only carry their names"
+            )
         if self.missing and not allow_missing:
             raise SourceError(
                 f"{self.source} ({self.kind}) lacks {len(self.missing)} of the {self.annotated} annotated "

@@ -334,6 +334,12 @@ def read_predictions(path: str | os.PathLike, *, name: str | None = None) -> Pre
     classes = table.column("predicted_class")
     if names.null_count or classes.null_count:
         raise ImageNetXError(f"{path}: empty file_name or predicted_class cells; fill every row")
+    if pa.types.is_string(names.type) or pa.types.is_large_string(names.type):
+        empty = pc.sum(pc.equal(pc.utf8_length(names), 0)).as_py() or 0
+        if empty:
+            raise ImageNetXError(
+                f"{path}: {empty} rows have an empty file_name; give every prediction its image's file name"
+            )
     if not pa.types.is_integer(classes.type):
         raise ImageNetXError(
             f"{path}: predicted_class has type {classes.type}, not integer; write ImageNet class ids 0-999"

@@ -83,7 +83,8 @@ def read_run(directory: str | os.PathLike, *, name: str | None = None) -> ModelR
         raise ResultsFileError(
             f"no {RESULTS_FILE} in {str(directory)!r} (it holds: {', '.join(found) or 'nothing'}); "
             "pass the --output folder of 'imagenet-x evaluate' after the run has finished, "
-            "or pass a predictions CSV instead (--predictions FILE)"
+            "or pass a predictions file (CSV or Parquet) instead: in its place for report, with "
+            "--predictions FILE for card"
         )
     return _from_results(_read_json(path), path, kind="run", name=name)
 
@@ -158,6 +159,17 @@ def read_results_file(path: str | os.PathLike, *, name: str | None = None) -> Mo
     )
 
 
+def file_model_name(path: Path) -> str:
+    """A predictions file's model name: its stem, or its folder's name for a run's ``predictions.*``.
+
+    >>> file_model_name(Path("runs/vit-b16/predictions.csv")), file_model_name(Path("ViT.csv"))
+    ('vit-b16', 'ViT')
+    """
+    if path.stem == "predictions" and path.parent.name:
+        return path.parent.name
+    return path.stem
+
+
 def score_file(path: str | os.PathLike, *, name: str | None = None, **options: Any) -> ModelResults:
     """Score a predictions file (CSV or Parquet) with the metric; ``options`` go to ``score_predictions``."""
     from imagenet_x_hf.metrics import read_predictions
@@ -165,7 +177,13 @@ def score_file(path: str | os.PathLike, *, name: str | None = None, **options: A
     path = Path(path)
     predictions = read_predictions(path)
     return _score(
-        predictions, name=name or predictions.name or path.stem, source=path, path=path, options=options
+        predictions,
+        # the reader names a file by its stem; a run's predictions.* is named by its run instead
+        name=name
+        or (predictions.name if predictions.name not in (None, path.stem) else file_model_name(path)),
+        source=path,
+        path=path,
+        options=options,
     )
 
 

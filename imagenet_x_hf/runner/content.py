@@ -60,36 +60,34 @@ def content_sha256(digests: np.ndarray) -> str:
 
 
 def _compute(dataset) -> np.ndarray:
-    out = np.empty((dataset.num_rows, DIGEST_BYTES), dtype=np.uint8)
     names = (
         dataset.select_columns(["file_name"]).with_format("arrow")
         if "file_name" in dataset.column_names
         else None
     )
     images = dataset.select_columns(["image"]).with_format("arrow")
-    row = 0
+    out = bytearray()
     for start in range(0, dataset.num_rows, _BATCH):
-        column = images[start : start + _BATCH].column("image")
-        for chunk in column.chunks:
-            for digest in _chunk_digests(chunk, names, row):
-                out[row] = np.frombuffer(digest, dtype=np.uint8)
-                row += 1
-    return out
+        for chunk in images[start : start + _BATCH].column("image").chunks:
+            for digest in _chunk_digests(chunk, names, len(out) // DIGEST_BYTES):
+                out += digest
+    return np.frombuffer(bytes(out), dtype=np.uint8).reshape(-1, DIGEST_BYTES)
 
 
 def _chunk_digests(chunk: pa.StructArray, names, first_row: int):
     """sha256 of each image of an Arrow chunk, hashed in place (no copy of the bytes)."""
     data = chunk.field("bytes")
     paths = chunk.field("path")
-    valid = data.is_valid().to_numpy(zero_copy_only=False)
-    if valid.any():
+    valid = data.is_valid().to_numpy(zero_copy_only=False).tolist()
+    if any(valid):
         kind = np.int64 if pa.types.is_large_binary(data.type) else np.int32
         buffers = data.buffers()
-        offsets = np.frombuffer(buffers[1], dtype=kind)[data.offset : data.offset + len(data) + 1]
+        offsets = np.frombuffer(buffers[1], dtype=kind)[data.offset : data.offset + len(data) + 1].tolist()
         view = memoryview(buffers[2]) if buffers[2] is not None else memoryview(b"")
+    sha256 = hashlib.sha256
     for i in range(len(chunk)):
         if valid[i]:
-            yield hashlib.sha256(view[offsets[i] : offsets[i + 1]]).digest()
+            yield sha256(view[offsets[i] : offsets[i + 1]]).digest()
             continue
         path = paths[i].as_py()
         if not path:
@@ -97,7 +95,7 @@ def _chunk_digests(chunk: pa.StructArray, names, first_row: int):
             raise SourceError(f"{name} has no image in the dataset; rebuild it with its ImageNet source")
         try:
             with open(path, "rb") as f:
-                yield hashlib.sha256(f.read()).digest()
+                yield sha256(f.read()).digest()
         except OSError as err:
             raise SourceError(f"cannot read the image {path}: {err.strerror}") from None
 

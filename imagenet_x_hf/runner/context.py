@@ -13,12 +13,12 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.loaders import expand
 from imagenet_x_hf.runner.adapters import ModelSpec
 from imagenet_x_hf.runner.content import content_sha256, image_digests
 from imagenet_x_hf.runner.plan import RunPlan
@@ -53,8 +53,8 @@ class ImageSet:
         file_names = list(dataset["file_name"])
         if not file_names:
             raise ImageNetXError("the dataset has no rows: nothing to evaluate")
-        if source is not None and Path(source).expanduser().exists():
-            source = str(Path(source).expanduser().resolve())  # ./val and /data/val are one source
+        if source is not None and expand(source).exists():
+            source = str(expand(source).resolve())  # ./val and /data/val are one source
         return cls(dataset, split, file_names, image_digests(dataset), source, source_gaps(dataset))
 
     @property

@@ -5,7 +5,8 @@ no cleanup, like a lost node) the ``n``-th time it passes ``<point>``. Points:
 ``shard-tmp-written`` (a shard's temporary file is on disk, not yet renamed),
 ``shard-written`` (a shard has been renamed into place), ``outputs-written``
 (predictions.parquet is written, results.json not yet). ``<point>:<n>:raise`` raises
-``InjectedFault`` there instead (an ordinary error in one process). Unset: no effect.
+``InjectedFault`` there instead (an ordinary error in one process); ``<point>:<n>:interrupt``
+sends SIGINT to the process group, as Ctrl-C in a terminal does. Unset: no effect.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ def crash_point(name: str) -> None:
     if _counts[name] == int(n or 1):
         if action == "raise":
             raise InjectedFault(f"injected fault at {name} #{n}")
+        if action == "interrupt":
+            group = os.getpgrp()
+            os.killpg(group, signal.SIGINT) if group == os.getpid() else os.kill(os.getpid(), signal.SIGINT)
+            return
         os.kill(os.getpid(), signal.SIGKILL)
 
 

@@ -17,6 +17,7 @@ torch.Size([1, 1000])
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -191,5 +192,25 @@ def _mapped(num_classes: int, label_map: Mapping[int, int], *, model: str) -> La
         raise LabelSpaceError(f"the label map targets {bad_dst[:5]}, outside the ImageNet indices 0..999")
     source = np.array([k for k, _ in pairs], dtype=np.int64)
     target = np.array([v for _, v in pairs], dtype=np.int64)
+    unmapped = num_classes - len(pairs)
+    if unmapped:
+        first = next(i for i in range(num_classes) if i not in label_map)
+        warnings.warn(
+            f"the label map leaves {unmapped} of the model's {num_classes} outputs (e.g. {first}) on no "
+            "ImageNet class: their scores are ignored, so an image whose top output is one of them is "
+            "predicted as its best mapped class",
+            UserWarning,
+            stacklevel=3,
+        )
+    counts = np.bincount(target, minlength=NUM_IMAGENET)
+    if (counts > 1).any():
+        outputs, classes = int(counts[counts > 1].sum()), int((counts > 1).sum())
+        warnings.warn(
+            f"the label map sends {outputs} model outputs to the same ImageNet class as another output "
+            f"({classes} classes shared, e.g. class {int(np.argmax(counts > 1))}); their probabilities "
+            "are added up",
+            UserWarning,
+            stacklevel=3,
+        )
     check = f"user label map: {len(pairs)} model outputs onto {np.unique(target).size} ImageNet classes"
     return LabelSpace("mapped", num_classes, check, source, target)

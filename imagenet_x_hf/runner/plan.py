@@ -66,6 +66,7 @@ def resolve_plan(
     chosen = prediction_settings(options)
     for name in RESOLVED:
         chosen.pop(name, None)
+    chosen["load"].pop("label_map", None)  # its content is fingerprinted once, as label_map_sha256
     settings = {
         "options": chosen,
         "model": spec.describe(),

@@ -2,10 +2,14 @@
 
 The run is a straight pipeline:
 
-1. resolve: the model's config, label space and preprocessing (no weights yet), the
-   dataset, the preprocessing path, and the fingerprint of everything that decides
-   the predictions (settings, the model's file contents, the label map, the rows);
-2. output folder: start, resume (same fingerprint) or refuse (another one);
+1. resolve, once, into a ``RunContext`` (``runner.context``): the model's config, label
+   space and preprocessing (no weights yet), the images and their content digests
+   (an ``ImageSet``, which several models can share), and the ``RunPlan``
+   (``runner.plan``): every ``auto`` resolved and the fingerprint of what decides a
+   prediction; every later step reads the context;
+2. output folder: start, resume (same fingerprint; shards of changed images are
+   predicted again) or refuse (another run's); ``--overwrite`` sets the earlier run
+   aside until this one has a shard;
 3. predict: every process predicts every ``world_size``-th missing shard, so no
    padding or duplicate rows arise, and a shard is always predicted in the same
    batches whatever the number of processes (1 and N processes agree);
@@ -13,8 +17,9 @@ The run is a straight pipeline:
 5. write: the main process checks that every row was predicted exactly once and
    writes predictions.parquet, predictions.csv and results.json.
 
-The collective steps (every process takes part; one failure stops all) live in
-``imagenet_x_hf.runner.collectives``.
+Prediction itself is ``runner.shards.predict_shards`` (it returns a ``PredictionOutcome``);
+results.json's ``"run"`` record is ``runner.record``. The collective steps (every
+process takes part; one failure stops all) live in ``imagenet_x_hf.runner.collectives``.
 """
 
 from __future__ import annotations
@@ -78,13 +83,13 @@ def evaluate_model(
         raise SettingsError(f"options must be a RunOptions, not {type(options).__name__}")
     if not isinstance(model, (str, os.PathLike)) or not os.fspath(model):
         raise ImageNetXError(f"model must be a Hub model id or a local folder (text), not {model!r}")
+    output = check_output_folder(output)
     if dataset is None:
         require_source(options)
-    output = check_output_folder(output)
     own = accelerator is None
     accelerator = accelerator or make_accelerator()
     try:
-        return _evaluate(os.fspath(model), output, options, dataset, accelerator)
+        return run(build_context(os.fspath(model), output, options, dataset, accelerator))
     finally:
         if own:
             accelerator.end_training()
@@ -106,9 +111,9 @@ def build_context(model: str, output: Path, options: RunOptions, dataset, accele
     return RunContext(spec, images, options, plan, store, accelerator)
 
 
-def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerator) -> dict[str, Any]:
-    ctx = build_context(model, output, options, dataset, accelerator)
-    store = ctx.store
+def run(ctx: RunContext) -> dict[str, Any]:
+    """Steps 2 to 5 on a built context: open the output folder, predict, gather, write."""
+    store, accelerator = ctx.store, ctx.accelerator
 
     # 2. output folder: start, resume, or refuse another run's
     def open_store() -> dict[str, Any]:
@@ -116,7 +121,7 @@ def _evaluate(model: str, output: Path, options: RunOptions, dataset, accelerato
             ctx.plan.settings,
             digests=ctx.images.digests,
             names=ctx.images.file_names,
-            overwrite=options.overwrite,
+            overwrite=ctx.options.overwrite,
         )
         store.start_invocation(num_processes=accelerator.num_processes)
         return changed

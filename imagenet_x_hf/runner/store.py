@@ -5,8 +5,12 @@ written once, complete, by the process that predicted it (temporary file, fsync,
 ``os.replace``), so after a crash every shard on disk is whole and a restarted run
 predicts only the missing ones. ``run.json`` holds the fingerprint of everything
 that decides the predictions (settings, the model's file contents, the label map,
-the dataset's rows); a restart with anything changed is refused. ``invocations.json``
-records each invocation's time, so the timing of a resumed run covers all of them.
+the images' names); a restart with anything changed is refused. ``image_sha256.npy``
+holds each image's content digest: a restart deletes the shards of images whose
+content changed, so they are predicted again. ``invocations.json`` records each
+invocation's time, so the timing of a resumed run covers all of them. With
+``--overwrite`` an earlier run is set aside (``.earlier-run/``) until the new one has a
+shard, and put back if it fails before.
 
 >>> import tempfile, numpy as np
 >>> store = RunStore(tempfile.mkdtemp(), num_rows=5, shard_size=2)
@@ -62,6 +66,10 @@ SHARD_SCHEMA = pa.schema(
 
 def check_output_folder(output: str | os.PathLike) -> Path:
     """The output folder, or a ``RunStateError`` saying why none can be made there."""
+    if not isinstance(output, (str, os.PathLike)):
+        raise RunStateError(f"output must be a folder path, not {output!r}")
+    if not os.fspath(output).strip():
+        raise RunStateError("--output is empty: name the run's folder (e.g. --output runs/my-model)")
     path = Path(output)
     if path.exists() and not path.is_dir():
         raise RunStateError(f"--output {output} is a file, not a folder; choose a folder path")

@@ -43,11 +43,13 @@ def others(shown) -> list[str]:
 
 
 def _thumbnails(page: str) -> dict[str, Image.Image]:
+    """file name -> its image, following each card's thumbnail class to the one embedded copy."""
+    data = dict(re.findall(r"\.(t\d+)\{background-image:url\(data:image/jpeg;base64,([^)]+)\)\}", page))
     out = {}
     for match in re.finditer(r'<li class="item" data-file="([^"]+)".*?</li>', page, re.S):
-        src = re.search(r'<img src="data:image/jpeg;base64,([^"]+)"', match.group(0))
-        if src:
-            out[match.group(1)] = Image.open(io.BytesIO(base64.b64decode(src.group(1))))
+        thumb = re.search(r'class="thumb (t\d+)"', match.group(0))
+        if thumb:
+            out[match.group(1)] = Image.open(io.BytesIO(base64.b64decode(data[thumb.group(1)])))
     return out
 
 
@@ -85,7 +87,7 @@ def test_only_the_images_shown_are_read_and_each_card_gets_its_own(
     thumbs = _thumbnails(report.html)
     assert sorted(thumbs) == shown and 'class="noimg"' not in report.html
     for name, image in thumbs.items():
-        assert max(image.size) == 128 and image.size == (128, 96)
+        assert max(image.size) == 192 and image.size == (192, 144)
         median = np.median(np.asarray(image.convert("RGB")).reshape(-1, 3), axis=0)
         assert np.abs(median - synthetic_colour(label_of(name))).max() <= 12, name
 
@@ -155,3 +157,37 @@ def test_push_without_a_token_fails_before_any_work(vit, tmp_path, monkeypatch, 
     assert main(["report", str(vit.source), "-o", str(out), "--push", "me/model", "--no-zoo"]) == 2
     assert "needs a token" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_the_imagenet_copy_is_checked_against_what_the_run_predicted(tiny_vit_run, tmp_path, capsys):
+    """Same names with other pixels, or a copy lacking most shown images: refused in one line.
+    The copy the run used: every thumbnail checked, and the page says so."""
+    run = tiny_vit_run(tmp_path / "a", layout="val_flat", n=40, size=(80, 60), batch_size=16, seed=5)
+    names = json.loads((run / "results.json").read_text())  # the run is complete
+    assert names["coverage"]["used"] == 40
+    used = tmp_path / "a" / "imagenet" / "val"
+    out = tmp_path / "r.html"
+    argv = ["report", str(run), "--per-factor", "3", "--no-zoo", "--no-progress", "-o", str(out)]
+
+    assert main([*argv, "--imagenet", str(used)]) == 0
+    assert "each image checked against the run&#39;s record" in out.read_text()
+
+    from imagenet_x_hf.testing import annotated_file_names
+
+    shown = sorted({c["file"] for c in cards_of(out.read_text())})
+    other = make_synthetic_imagenet(
+        tmp_path / "b", layout="val_flat", file_names=shown, size=(80, 60), quality=60
+    )
+    capsys.readouterr()
+    assert main([*argv, "--imagenet", str(other)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "is not the copy tiny-vit was evaluated on" in err and str(used) in err and "\n" not in err
+
+    unrelated = [n for n in annotated_file_names("validation")[::500] if n not in shown][:10]
+    sparse = make_synthetic_imagenet(
+        tmp_path / "c", layout="val_flat", file_names=shown[:1] + unrelated, size=(80, 60)
+    )
+    assert main([*argv, "--imagenet", str(sparse)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert f"lacks {len(shown) - 1} of the {len(shown)} images shown" in err and "\n" not in err

@@ -183,7 +183,10 @@ def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(tmp_path / "no-zoo-here"))
     report = build_report(vit, per_factor=1, progress=False)
-    assert not report.zoo_shown and "no-zoo-here" in html.unescape(report.html)
+    page = html.unescape(report.html)
+    # the page may be published: it says what to do, without this machine's paths
+    assert not report.zoo_shown and "IMAGENET_X_ZOO" in page
+    assert str(tmp_path) not in page and "no-zoo-here" not in page
     skipped = dataclasses.replace(vit, results=dict(vit.results, zoo={"note": "tables unavailable"}))
     report = build_report(skipped, per_factor=1, progress=False)
     assert "Not shown: tables unavailable." in report.html
@@ -200,10 +203,13 @@ def test_cli_writes_the_report_and_summarises_it(vit_csv, tmp_path, capsys):
     assert summary["report"] == str(out) and summary["bytes"] == len(out.read_bytes())
     assert summary["thumbnails"] == 0 and summary["model"] == "ViT"
     assert summary["images_shown"] == len(cards_of(out.read_text()))
+    page = html.unescape(out.read_text())
     assert (
-        f"imagenet-x report {vit_csv} --imagenet /path/to/ILSVRC2012_img_val.tar --per-factor 2 -o {out}"
-        in html.unescape(out.read_text())
+        "imagenet-x report ViT.csv --imagenet /path/to/ILSVRC2012_img_val.tar --per-factor 2 -o vit.html"
+        in page
     )
+    # the page may be published: no path of this machine in it
+    assert str(tmp_path) not in page and str(vit_csv.parent) not in page
 
 
 @pytest.mark.parametrize(
@@ -268,7 +274,9 @@ def test_the_hint_names_the_runs_own_imagenet_copy(vit, vit_csv, tmp_path, capsy
     out = tmp_path / "r.html"
     assert main(["report", str(run), "-o", str(out), "--per-factor", "1", "--no-zoo"]) == 0
     page = html.unescape(out.read_text())
-    assert f"imagenet-x report {run} --imagenet /data/imagenet/val --per-factor 1 -o {out}" in page
+    # the run's own copy, by its last part: the folder may not exist here, and the page may be published
+    assert "imagenet-x report run --imagenet /path/to/val --per-factor 1 -o r.html" in page
+    assert str(tmp_path) not in page and "/data/imagenet" not in page
     assert "org/vit" in page  # the run's model id in the page's facts
 
 
@@ -277,3 +285,103 @@ def test_source_kinds_of_the_command_are_the_loaders(capsys):
     from imagenet_x_hf.loaders import KINDS
 
     assert SOURCE_KINDS == KINDS
+
+
+def test_a_run_placed_without_the_tables_is_placed_when_they_are_here(vit, monkeypatch):
+    """A run evaluated offline carries {"skipped": true, note}; the report looks again."""
+    import dataclasses
+
+    offline = dataclasses.replace(
+        vit,
+        results=dict(vit.results, zoo={"skipped": True, "note": "not placed: offline at /home/me/.cache"}),
+    )
+    monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
+    report = build_report(offline, per_factor=1, progress=False)
+    assert report.zoo_shown and "offline" not in report.html
+    assert (
+        build_report(offline, per_factor=1, progress=False, zoo=False).zoo_note
+        == "not placed: offline at a local folder"
+    )
+
+
+@pytest.mark.parametrize(
+    "output, says",
+    [
+        ("{tmp}", "is a folder; name the HTML file"),
+        ("{tmp}/taken.html/y.html", "which is a file, not a folder"),
+        ("{tmp}/report.txt", "name the output *.html"),
+    ],
+    ids=["folder", "under-a-file", "not-html"],
+)
+def test_a_bad_output_path_is_one_line_before_any_work(tmp_path, capsys, output, says):
+    (tmp_path / "taken.html").write_text("x")
+    argv = ["report", str(tmp_path / "no-such-run"), "-o", output.format(tmp=tmp_path)]
+    assert main(argv) == 2  # the output is checked first: the missing run is not even read
+    err = capsys.readouterr().err.strip()
+    assert says in err and "\n" not in err and "Traceback" not in err
+
+
+def test_a_runs_own_predictions_file_is_named_after_the_run(vit_csv, tmp_path):
+    import shutil
+
+    from imagenet_x_hf.reports.inputs import load_model_results
+
+    run = tmp_path / "vit-b16"
+    run.mkdir()
+    shutil.copy(vit_csv, run / "predictions.csv")
+    assert load_model_results(run / "predictions.csv").name == "vit-b16"
+    with pytest.raises(ResultsFileError, match="no results.json") as err:
+        load_model_results(run)
+    # report takes the file in the run's place: no flag is suggested that it does not have
+    assert "in its place for report, with --predictions FILE for card" in str(err.value)
+
+
+def test_zoo_facts_show_the_model_count_and_no_empty_rows_or_paths():
+    from imagenet_x_hf.reports.html.zoo import normalize_zoo
+
+    factor = {"error_ratio": 1.2, "expected_error_ratio": 1.0, "excess": 0.2, "excess_interval": [0.1, 0.3]}
+    block = normalize_zoo(
+        {
+            "zoo": {"source": "local copy /home/me/zoo", "models": 2500},
+            "notes": [],
+            "accuracy": 0.6799,
+            "factors": {"pose": factor},
+        }
+    )
+    facts = dict(block.overall)
+    assert facts["zoo models"] == "2,500" and "notes" not in facts
+    assert "/home/me" not in " ".join(facts.values())
+
+
+def test_a_local_model_folder_is_shown_by_its_name_only(tmp_path):
+    from imagenet_x_hf.reports.html.render import _model_fact
+
+    assert _model_fact(str(tmp_path / "my-vit")) == "my-vit (a local folder)"
+    assert _model_fact("google/vit-base-patch16-224") == "google/vit-base-patch16-224"
+
+
+def test_a_comparison_states_both_accuracies_on_the_paired_images(vit, vit_csv, resnet, oracle):
+    import dataclasses
+
+    import numpy as np
+
+    from imagenet_x_hf.metrics import Predictions, score_predictions
+    from imagenet_x_hf.reports.summary import format_percent
+
+    # ResNet scored on a third of the images: the pairing is over those, not over ViT's 46,110
+    preds = resnet.predictions()
+    keep = np.arange(len(preds.file_names)) % 3 == 0
+    names = np.asarray(preds.file_names)[keep]
+    part = Predictions.from_arrays(names, np.asarray(preds.predicted_class)[keep], name="ResNet50-part")
+    other = dataclasses.replace(
+        resnet, name="ResNet50-part", results=score_predictions(part), _predictions=part
+    )
+    report = build_report(vit, compare=[other], per_factor=1, compare_per_factor=1, progress=False, zoo=False)
+    prose = html.unescape(report.html)
+    paired = re.search(r"Paired on the ([\d,]+) images both were scored on, where (.*?)\.</p>", prose, re.S)
+    vit_predictions = read_csv_predictions(vit_csv)
+    both = [n for n in names.tolist() if n in oracle]
+    assert paired and int(paired.group(1).replace(",", "")) == len(both) == other.results["images"]
+    vit_there = np.mean([vit_predictions[n][0] == oracle[n]["label"] for n in both])
+    assert f"ViT's top-1 accuracy is {format_percent(vit_there)}" in paired.group(2)
+    assert format_percent(vit_there) != format_percent(vit.results["accuracy"])

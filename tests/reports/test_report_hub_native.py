@@ -244,3 +244,13 @@ def test_without_a_benchmark_id_no_eval_results_and_a_note_saying_how(vit, tmp_p
     out = capsys.readouterr().out
     assert not (tmp_path / EVAL_RESULTS_FILE).exists()
     assert "--dataset-id OWNER/NAME" in out and "export-hub" in out
+
+
+def test_a_card_written_without_eval_results_says_an_earlier_file_is_now_stale(vit, tmp_path, capsys):
+    card = tmp_path / "README.md"
+    base = ["card", "--predictions", str(vit.source), "--model-card", str(card), "--no-chart", "--no-zoo"]
+    assert main([*base, "--dataset-id", "me/imagenet-x"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--which-factor", "multi", "--no-eval-results"]) == 0
+    out = capsys.readouterr().out
+    assert "still holds earlier ImageNet-X results, not updated (--no-eval-results)" in out

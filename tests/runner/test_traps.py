@@ -242,3 +242,34 @@ def test_resume_keys_on_resolved_settings_and_the_weights_not_every_file(vit, tm
     (vit / "README.md").write_text("# a model card added later\n")
     results = _run(vit, out, source, precision="fp32", preprocessing="fast")
     assert results["run"]["timing"]["images_resumed_from_earlier_invocations"] == 8
+
+
+@pytest.mark.slow
+def test_a_folder_whose_only_run_failed_loading_its_weights_takes_the_fixed_model(vit, tmp_path):
+    source = _source(tmp_path / "imagenet", n=4)
+    out = tmp_path / "run"
+    good = (vit / "model.safetensors").read_bytes()
+    (vit / "model.safetensors").write_bytes(good[: len(good) // 2])
+    with pytest.raises(ImageNetXError, match="weights"):
+        _run(vit, out, source)
+    (vit / "model.safetensors").write_bytes(good)  # downloaded again
+    results = _run(vit, out, source)  # nothing was predicted before: nothing to mix
+    assert results["run"]["timing"]["images_predicted_this_invocation"] == 4
+
+
+def test_weights_beyond_the_model_are_ignored_with_a_warning_and_recorded(vit):
+    """Every weight the model uses is in the file, plus one it has no place for (an unused pooler)."""
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    from imagenet_x_hf.runner import model_spec
+
+    weights = load_file(vit / "model.safetensors")
+    weights["vit.pooler.dense.weight"] = torch.zeros(32, 32)
+    save_file(weights, vit / "model.safetensors", metadata={"format": "pt"})
+    with pytest.warns(
+        UserWarning, match=r"holds 1 weights the model does not use \(vit\.pooler\.dense\.weight\)"
+    ):
+        loaded = model_spec(str(vit)).load_weights()
+    assert loaded.report.to_dict()["unexpected_keys"] == ["vit.pooler.dense.weight"]
+    assert loaded.report.all_weights_loaded

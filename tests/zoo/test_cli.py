@@ -91,6 +91,8 @@ def test_bad_inputs_exit_2_on_one_line(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "fig.pdf"
     err = fails(["rank", "--examples", "--zoo-dir", str(ZOO_DIR), "--plot", str(bad)], capsys)
     assert "give a .png or .svg path" in err
+    argv = ["rank", str(PREDICTIONS_DIR / "ViT.csv"), "--zoo-dir", str(ZOO_DIR), "--reference", "type:nope"]
+    assert "pick one of: resnet-50-augmentation-sweep (2117)" in fails(argv, capsys)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("IMAGENET_X_ZOO_CACHE", str(tmp_path / "empty"))
     assert "HF_HUB_OFFLINE forbids downloading" in fails(["score", "--examples"], capsys)

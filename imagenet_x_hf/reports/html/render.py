@@ -250,6 +250,7 @@ def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[
     return {
         "other": comparison.other,
         "other_accuracy": comparison.other_results.get("accuracy"),
+        "other_images": comparison.other_results.get("images"),
         "images": paired.get("images"),
         "method": paired.get("interval_method"),
         "table": table,
@@ -257,7 +258,40 @@ def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[
         "gallery": comparison.gallery,
         "a_only": comparison.a_only,
         "b_only": comparison.b_only,
+        "a_accuracy": comparison.a_accuracy,
+        "b_accuracy": comparison.b_accuracy,
     }
+
+
+def thumbnail_styles(cards: Sequence) -> tuple[dict[str, str], Markup]:
+    """Each shown image once: a CSS class per file whose background is its ``data:`` URI.
+
+    A file shown in several galleries (the mistakes and each comparison) is embedded once
+    and referenced by class, so the page holds one copy of every image.
+
+    >>> from types import SimpleNamespace as NS
+    >>> t = NS(uri="data:image/jpeg;base64,AAAA", width=4, height=3)
+    >>> classes, css = thumbnail_styles([NS(file_name="a", thumbnail=t), NS(file_name="a", thumbnail=t)])
+    >>> classes, str(css).count("data:")
+    ({'a': 't0'}, 1)
+    """
+    classes: dict[str, str] = {}
+    rules = []
+    for card in cards:
+        if card.thumbnail is None or card.file_name in classes:
+            continue
+        name = f"t{len(classes)}"
+        classes[card.file_name] = name
+        rules.append(f".{name}{{background-image:url({card.thumbnail.uri})}}")
+    return classes, Markup("\n".join(rules))
+
+
+def _model_fact(value: str) -> str:
+    """A model id as the page shows it: a local folder by its name only (the page may be published)."""
+    path = Path(value).expanduser()
+    if path.is_absolute() or value.startswith((".", "~")) or path.exists():
+        return f"{path.name} (a local folder)"
+    return value
 
 
 def _run_facts(model) -> list[tuple[str, str]]:
@@ -273,7 +307,7 @@ def _run_facts(model) -> list[tuple[str, str]]:
         ("device", "device"),
     ):
         if run.get(key):
-            facts.append((label, str(run[key])))
+            facts.append((label, _model_fact(str(run[key])) if key == "model" else str(run[key])))
     timing = run.get("timing") or {}
     if timing.get("images_per_second"):
         facts.append(("speed", f"{timing['images_per_second']:,} images/s"))
@@ -302,6 +336,8 @@ def render_page(
     results = model.results
     placed = zoo_block.raw if zoo_block is not None else None
     summary = summarize(results, zoo=placed)
+    shown_cards = [*gallery.cards, *(card for c in comparisons for card in c.gallery.cards)]
+    thumb_classes, thumb_css = thumbnail_styles(shown_cards)
     level = results.get("confidence_level")
     context = {
         "title": title or f"ImageNet-X report: {model.name}",
@@ -335,6 +371,8 @@ def render_page(
         "thumbnail_size": thumbnail_size,
         "run_facts": _run_facts(model),
         "version": __version__,
+        "thumb_classes": thumb_classes,
+        "thumb_css": thumb_css,
         "css": _asset("report.css"),
         "js": _asset("report.js"),
     }

@@ -75,6 +75,9 @@ class Gallery:
     candidates: dict[str, int]  # factor -> how many images qualified before sampling
     shown: dict[str, int]  # factor -> how many were sampled
     per_factor: int
+    alone: dict[str, int] = field(
+        default_factory=dict
+    )  # factor -> candidates where it is the only one marked
 
     @property
     def metaclasses(self) -> list[tuple[str, int]]:
@@ -94,6 +97,8 @@ class Comparison:
     gallery: Gallery
     a_only: int  # images the main model gets right and the other wrong
     b_only: int
+    a_accuracy: float | None = None  # both models' accuracy on the paired images
+    b_accuracy: float | None = None
 
 
 @dataclass
@@ -180,22 +185,26 @@ def _card(
 
 
 def _sample_by_factor(
-    positions: np.ndarray, flags: np.ndarray, keys: np.ndarray, count: int
-) -> tuple[dict[int, list[str]], dict[str, int], dict[str, int]]:
+    positions: np.ndarray, flags: np.ndarray, keys: np.ndarray, count: int, multi: np.ndarray | None = None
+) -> tuple[dict[int, list[str]], dict[str, int], dict[str, int], dict[str, int]]:
     """Per factor, ``count`` of ``positions`` (indices into ``flags``/``keys``) carrying it.
 
-    Returns ``{position: [factors it was drawn for]}`` in first-drawn order, and the
-    candidates and shown counts per factor.
+    Returns ``{position: [factors it was drawn for]}`` in first-drawn order, and per factor
+    the candidates, the shown and (with ``multi``, the multi-factor flags) the candidates
+    on which it is the only factor marked.
     """
     chosen: dict[int, list[str]] = {}
-    candidates, shown = {}, {}
+    candidates, shown, alone = {}, {}, {}
+    single = None if multi is None else multi.sum(axis=1) == 1
     for k, factor in enumerate(FACTORS):
         pool = positions[flags[positions, k]]
         picked = pick(pool, keys, count)
         candidates[factor], shown[factor] = int(len(pool)), int(len(picked))
+        if single is not None:
+            alone[factor] = int((single[pool] & multi[pool, k]).sum())
         for p in picked.tolist():
             chosen.setdefault(p, []).append(factor)
-    return chosen, candidates, shown
+    return chosen, candidates, shown, alone
 
 
 def _keys_for(ann: _Annotations, rows: np.ndarray, seed: int, positions: np.ndarray) -> np.ndarray:
@@ -211,9 +220,10 @@ def _error_gallery(
     ann: _Annotations, images: ScoredImages, *, which_factor: str, per_factor: int, seed: int
 ) -> Gallery:
     flags = ann.arrays.factors(which_factor).dense(rows=images.rows)
+    multi = flags if which_factor == "multi" else ann.arrays.factors("multi").dense(rows=images.rows)
     wrong = np.flatnonzero(~images.correct)
     keys = _keys_for(ann, images.rows, seed, wrong)
-    chosen, candidates, shown = _sample_by_factor(wrong, flags, keys, per_factor)
+    chosen, candidates, shown, alone = _sample_by_factor(wrong, flags, keys, per_factor, multi)
     texts = ann.texts(images.rows[list(chosen)]) if chosen else {}
     cards = []
     for position, factors in chosen.items():
@@ -221,7 +231,7 @@ def _error_gallery(
         label = int(ann.arrays.labels[row])
         predictions = {images.name: _top_k(images, position, label, ann.class_names)}
         cards.append(_card(ann, texts, row, predictions, sampled_for=factors))
-    return Gallery("mistakes", cards, candidates, shown, per_factor)
+    return Gallery("mistakes", cards, candidates, shown, per_factor, alone)
 
 
 def _comparison(
@@ -242,17 +252,20 @@ def _comparison(
     paired = paired_comparison(main.predictions(), other.predictions(), **options)
     rows, ia, ib = paired_rows(a, b)
     flags = ann.arrays.factors(settings["which_factor"]).dense(rows=rows)
+    multi = flags if settings["which_factor"] == "multi" else ann.arrays.factors("multi").dense(rows=rows)
     a_right, b_right = a.correct[ia], b.correct[ib]
     disagree = np.flatnonzero(a_right != b_right)
     keys = _keys_for(ann, rows, seed, disagree)
     cards: list[Card] = []
     candidates: dict[str, int] = {}
     shown: dict[str, int] = {}
+    alone: dict[str, int] = {}
     for direction, mask in (("a", a_right & ~b_right), ("b", b_right & ~a_right)):
-        chosen, cand, sh = _sample_by_factor(np.flatnonzero(mask), flags, keys, per_factor)
+        chosen, cand, sh, al = _sample_by_factor(np.flatnonzero(mask), flags, keys, per_factor, multi)
         for factor in FACTORS:
             candidates[f"{direction}:{factor}"] = cand[factor]
             shown[f"{direction}:{factor}"] = sh[factor]
+            alone[f"{direction}:{factor}"] = al[factor]
         texts = ann.texts(rows[list(chosen)]) if chosen else {}
         for position, factors in chosen.items():
             row = int(rows[position])
@@ -262,7 +275,7 @@ def _comparison(
                 b.name: _top_k(b, int(ib[position]), label, ann.class_names),
             }
             cards.append(_card(ann, texts, row, predictions, sampled_for=factors, direction=direction))
-    gallery = Gallery(f"compare-{index}", cards, candidates, shown, per_factor)
+    gallery = Gallery(f"compare-{index}", cards, candidates, shown, per_factor, alone)
     return Comparison(
         other=other.name,
         other_results=other.results,
@@ -270,6 +283,8 @@ def _comparison(
         gallery=gallery,
         a_only=int((a_right & ~b_right).sum()),
         b_only=int((b_right & ~a_right).sum()),
+        a_accuracy=float(a_right.mean()) if len(a_right) else None,
+        b_accuracy=float(b_right.mean()) if len(b_right) else None,
     )
 
 
@@ -285,8 +300,14 @@ def _check_count(name: str, value: int) -> int:
 def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html") -> str:
     """The command that rebuilds this report with thumbnails (the run's own ImageNet path if recorded)."""
     recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
-    source = recorded if isinstance(recorded, str) and recorded else "/path/to/ILSVRC2012_img_val.tar"
-    return f"imagenet-x report {model.source} --imagenet {source} -o {output}"
+    source = "/path/to/ILSVRC2012_img_val.tar"
+    if (
+        isinstance(recorded, str) and recorded
+    ):  # a local copy by its last part only: the page may be published
+        local = Path(recorded).expanduser().is_absolute() or Path(recorded).exists()
+        source = f"/path/to/{Path(recorded).name}" if local else recorded
+    name = str(model.source) if "://" in str(model.source) else Path(model.source).name
+    return f"imagenet-x report {name} --imagenet {source} -o {Path(output).name}"
 
 
 def build_report(
@@ -382,6 +403,7 @@ def build_report(
             size=int(thumbnail_size),
             progress=progress,
         )
+        check_source(models, thumbs, imagenet, split=settings["split"])
         for card in all_cards:
             card.thumbnail = thumbs.images.get(card.file_name)
     seconds["thumbnails"] = time.perf_counter() - start
@@ -420,16 +442,116 @@ def build_report(
     )
 
 
-def write_report(report: Report, path: str | os.PathLike) -> Path:
-    """Write the page to ``path`` atomically (a crash never leaves half a report); returns the path."""
+def _recorded_digests(model: ModelResults) -> tuple[dict[str, bytes], str | None] | None:
+    """A run's per-image sha256 by file name and the source it recorded, or None when it kept none."""
+    if model.kind != "run":
+        return None
+    folder = Path(model.source)
+    digests_path, predictions_path = folder / "image_sha256.npy", folder / "predictions.parquet"
+    if not (digests_path.is_file() and predictions_path.is_file()):
+        return None
+    import pyarrow.parquet as pq
+
+    try:
+        digests = np.load(digests_path, allow_pickle=False)
+        names = pq.read_table(predictions_path, columns=["file_name"]).column("file_name").to_pylist()
+    except (OSError, ValueError, KeyError):
+        return None
+    if digests.ndim != 2 or len(digests) != len(names):
+        return None
+    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    return {n: digests[i].tobytes() for i, n in enumerate(names)}, recorded if isinstance(
+        recorded, str
+    ) else None
+
+
+def check_source(models: Sequence[ModelResults], thumbs: Thumbnails, imagenet, *, split: str) -> None:
+    """Refuse an ``--imagenet`` copy that is not the one the images were predicted on.
+
+    A run keeps the sha256 of every image it predicted: a shown image whose bytes differ
+    means another copy (same names, other pixels), and its thumbnails would show what the
+    model never saw. Without such a record (predictions files) the page says the images
+    are unchecked. A copy lacking most of the shown images (e.g. the train tar given for
+    the validation split) is refused too: its thumbnails could not stand for the galleries.
+    """
+    wanted = len(thumbs.digests) + len(thumbs.missing)
+    if wanted and len(thumbs.missing) * 2 > wanted:
+        raise ResultsFileError(
+            f"--imagenet {str(imagenet)!r} lacks {len(thumbs.missing)} of the {wanted} images shown "
+            f"(e.g. {thumbs.missing[0]}): is it ImageNet's {split} split? Pass the copy the predictions "
+            "were made on, or leave out --imagenet"
+        )
+    checked = 0
+    for model in models:
+        record = _recorded_digests(model)
+        if record is None:
+            continue
+        digests, recorded = record
+        common = [n for n in thumbs.digests if n in digests]
+        differ = [n for n in common if digests[n] != thumbs.digests[n]]
+        if differ:
+            used = f" (the run recorded {recorded})" if recorded else ""
+            raise ResultsFileError(
+                f"--imagenet {str(imagenet)!r} is not the copy {model.name} was evaluated on: {len(differ)} of "
+                f"the {len(common)} images shown have other bytes (e.g. {differ[0]}); pass the copy the run "
+                f"used{used}, or leave out --imagenet"
+            )
+        checked = max(checked, len(common))
+    total = len(thumbs.digests)
+    if checked and checked == total:
+        thumbs.checked = "each image checked against the run's record of what it predicted (sha256)"
+    elif checked:
+        thumbs.checked = (
+            f"{checked:,} of {total:,} images checked against a run's record (sha256); the rest unchecked"
+        )
+    else:
+        thumbs.checked = (
+            "not checked: predictions files record no image content, so the copy is taken on trust"
+        )
+
+
+def check_output(path: str | os.PathLike) -> Path:
+    """The report's output path, checked before any work: an ``.html`` file that can be written.
+
+    One-line errors (``ResultsFileError``) for a folder, a path under a file, or a place
+    that cannot be written; nothing is created here.
+    """
     path = Path(path)
+    if path.is_dir():
+        raise ResultsFileError(
+            f"-o {str(path)!r} is a folder; name the HTML file to write, e.g. -o {str(path / 'report.html')!r}"
+        )
     if path.suffix.lower() not in (".html", ".htm"):
         raise ResultsFileError(f"the report is an HTML page: name the output *.html, not {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = path.parent
+    for above in (folder, *folder.parents):
+        if above.exists():
+            if not above.is_dir():
+                raise ResultsFileError(
+                    f"-o {str(path)!r} lies under {str(above)!r}, which is a file, not a folder; "
+                    "choose another output path"
+                )
+            if not os.access(above, os.W_OK | os.X_OK):
+                raise ResultsFileError(
+                    f"cannot write -o {str(path)!r}: {str(above)!r} is not writable; choose another output path"
+                )
+            break
+    return path
+
+
+def write_report(report: Report, path: str | os.PathLike) -> Path:
+    """Write the page to ``path`` atomically (a crash never leaves half a report); returns the path."""
+    path = check_output(path)
     tmp = path.with_name(f".{path.name}.tmp")
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         tmp.write_text(report.html, encoding="utf-8")
         os.replace(tmp, path)
+    except OSError as err:
+        raise ResultsFileError(
+            f"cannot write the report to {str(path)!r} ({err.strerror or type(err).__name__}); "
+            "choose another output path"
+        ) from err
     finally:
         tmp.unlink(missing_ok=True)
     return path

@@ -10,14 +10,18 @@ re-encoded as a small JPEG embedded in the page as a ``data:`` URI.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import os
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-THUMBNAIL_SIZE = 128
-JPEG_QUALITY = 80
+# Cards show the images at 128 CSS px and a click enlarges them, so they are stored larger
+# than shown; 192 px at quality 70 keeps a page with three comparisons under 5 MB
+# (benchmarks/report.py).
+THUMBNAIL_SIZE = 192
+JPEG_QUALITY = 70
 
 
 @dataclass(frozen=True)
@@ -43,6 +47,8 @@ class Thumbnails:
     unreadable: list[str] = field(default_factory=list)
     source: str | None = None
     kind: str | None = None
+    digests: dict[str, bytes] = field(default_factory=dict)  # sha256 of each file's bytes as read
+    checked: str | None = None  # how the images were checked against the predictions' own
 
 
 def make_thumbnail(data: bytes, *, size: int = THUMBNAIL_SIZE, quality: int = JPEG_QUALITY) -> Thumbnail:
@@ -53,7 +59,7 @@ def make_thumbnail(data: bytes, *, size: int = THUMBNAIL_SIZE, quality: int = JP
     >>> buf = io.BytesIO(); Image.new("RGB", (500, 375), (200, 40, 40)).save(buf, "JPEG")
     >>> thumb = make_thumbnail(buf.getvalue())
     >>> (thumb.width, thumb.height), thumb.uri.startswith("data:image/jpeg;base64,/9j/")
-    ((128, 96), True)
+    ((192, 144), True)
     """
     from PIL import Image
 
@@ -97,6 +103,9 @@ def read_thumbnails(
         out.missing = [name for name in wanted if name not in catalog]
         # in source order: a tar or shard is then read front to back
         raw = [(name, catalog.read(name)) for name in catalog.locations]
+
+    # what the run predicted is known by each image's sha256 (runner.content): kept to compare
+    out.digests = {name: hashlib.sha256(data).digest() for name, data in raw}
 
     def encode(item: tuple[str, bytes]) -> tuple[str, Thumbnail | None]:
         name, data = item

@@ -26,6 +26,7 @@ is not shown; its note is.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,10 +70,13 @@ class ZooFactor:
     high: float | None
     percentile_all: float | None
     percentile_similar_accuracy: float | None
+    extrapolated: bool = False  # beyond what the reference shows: no verdict
 
     @property
     def clear(self) -> str:
-        """``"above"`` or ``"below"`` when the excess interval excludes 0, else ``"includes"``."""
+        """``"above"`` or ``"below"`` when the excess interval excludes 0 (never for an extrapolation)."""
+        if self.extrapolated:
+            return "includes"
         if self.low is not None and self.low > 0:
             return "above"
         if self.high is not None and self.high < 0:
@@ -117,6 +121,10 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
     ...     "percentile_all": 80, "percentile_similar_accuracy": 75}}})
     >>> [(f.factor, f.excess, f.clear) for f in z.factors if f.excess is not None], z.overall
     ([('pose', 0.2, 'above')], [('zoo models', '2,497')])
+    >>> far = normalize_zoo({"extrapolation": {"extrapolated": True}, "factors": {"pose": {
+    ...     "excess": 0.2, "excess_interval": [0.1, 0.3]}}})
+    >>> far.factors[0].clear  # beyond the reference's data: no verdict
+    'includes'
     >>> normalize_zoo({"note": "offline"}) is None
     True
     """
@@ -133,6 +141,7 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
     entries = {f: per_factor[f] for f in FACTORS if isinstance(per_factor.get(f), Mapping)}
     if not entries:
         return None
+    extrapolation = block.get("extrapolation") if isinstance(block.get("extrapolation"), Mapping) else {}
     rows = []
     for factor in FACTORS:
         entry = entries.get(factor, {})
@@ -157,20 +166,23 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
                 percentile_similar_accuracy=_number(
                     entry.get("percentile_similar_accuracy"), where=f"{factor}.percentile_similar_accuracy"
                 ),
+                extrapolated=bool(extrapolation.get("extrapolated")),
             )
         )
-    overall_source = block.get("overall") if isinstance(block.get("overall"), Mapping) else block
+    overall_source = dict(block.get("overall") if isinstance(block.get("overall"), Mapping) else block)
+    if isinstance(block.get("zoo"), Mapping):  # the zoo's own facts (how many models, ...) nested
+        overall_source = {**block["zoo"], **{k: v for k, v in overall_source.items() if k != "zoo"}}
     overall = []
     for key, value in overall_source.items():
-        if key in FACTORS or key in ("factors", "overall", "note"):
+        if key in FACTORS or key in ("factors", "overall", "note", "zoo") or value in ("", [], ()):
             continue
         simple = isinstance(value, (str, int, float, bool)) or (
             isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value)
         )
         if simple and value is not None:
-            overall.append((OVERALL_LABELS.get(key, key.replace("_", " ")), _format(value)))
+            overall.append((OVERALL_LABELS.get(key, key.replace("_", " ")), public_note(_format(value))))
     note = block.get("note")
-    return ZooBlock(factors=rows, overall=overall, note=str(note) if note else None, raw=block)
+    return ZooBlock(factors=rows, overall=overall, note=public_note(str(note)) if note else None, raw=block)
 
 
 def _zoo_note(block: Any) -> str:
@@ -189,11 +201,27 @@ def zoo_for(results: Mapping, *, lookup: bool = True) -> tuple[ZooBlock | None, 
     note on the page, never an error: the report is still useful.
     """
     data = results.get("zoo")
-    if data is None:
+    # A run evaluated without the tables holds a note: look again, they may be here now.
+    stale = isinstance(data, Mapping) and bool(data.get("skipped"))
+    if data is None or stale:
         if not lookup:
-            return None, "not looked up (--no-zoo)"
+            return None, "not looked up (--no-zoo)" if data is None else public_note(_zoo_note(data))
         from imagenet_x_hf.zoo import zoo_block
 
         data = zoo_block(results)
     block = normalize_zoo(data)
-    return (block, None) if block is not None else (None, _zoo_note(data))
+    return (block, None) if block is not None else (None, public_note(_zoo_note(data)))
+
+
+_LOCAL_PATH = re.compile(r"""(?<![\w:/])(?:~|[A-Za-z]:)?[/\\][^\s'"(),;]*""")
+
+
+def public_note(note: str) -> str:
+    """A note fit for a page that may be published: local paths replaced, the fix kept.
+
+    >>> public_note("no tables in /root/.cache/imagenet-x/zoo (offline); set IMAGENET_X_ZOO")
+    'no tables in a local folder (offline); set IMAGENET_X_ZOO'
+    >>> public_note("download https://github.com/x/y/raw/a.csv failed")
+    'download https://github.com/x/y/raw/a.csv failed'
+    """
+    return _LOCAL_PATH.sub("a local folder", note)

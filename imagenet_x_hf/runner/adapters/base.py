@@ -8,6 +8,7 @@ batch to logits in the model's own label space.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,12 +25,19 @@ __all__ = ["LoadOptions", "LoadReport", "LoadedModel", "LogitsModule", "ModelSpe
 SHOWN_KEYS = 4
 
 
+def _shown(keys: tuple[str, ...]) -> str:
+    return ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
+
+
 @dataclass(frozen=True)
 class LoadReport:
     """Which of the architecture's weights the checkpoint did not fill, and which it held for none.
 
     A weight the checkpoint lacks is initialised at random: the predictions would be noise
-    (a backbone without its classifier, another architecture's file in the folder).
+    (a backbone without its classifier, another architecture's file in the folder), so such
+    a checkpoint is refused. Weights the checkpoint holds beyond the architecture's (an unused
+    pooler, say) are ignored: every weight the model uses still comes from the file; they
+    are recorded and warned about.
 
     >>> LoadReport(missing_keys=("classifier.weight", "classifier.bias")).problem("m")
     'm: its checkpoint does not hold 2 weights of the classifier it is loaded as (classifier.weight, classifier.bias); they would be random, not trained. Evaluate a checkpoint with a trained ImageNet classifier (a ...ForImageClassification model), or check that the weights file belongs to this config.json'
@@ -42,7 +50,8 @@ class LoadReport:
 
     @property
     def all_weights_loaded(self) -> bool:
-        return not (self.missing_keys or self.unexpected_keys or self.mismatched_keys)
+        """Every weight of the architecture came from the checkpoint."""
+        return not (self.missing_keys or self.mismatched_keys)
 
     def problem(self, model: str) -> str | None:
         """One line naming what did not load and what to do; ``None`` when everything loaded."""
@@ -54,21 +63,21 @@ class LoadReport:
             ("has a wrong shape for", self.mismatched_keys),
         ):
             if keys:
-                shown = ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
-                parts.append(f"{what} {len(keys)} weights of the classifier it is loaded as ({shown})")
-        if self.unexpected_keys:
-            keys = self.unexpected_keys
-            shown = ", ".join(keys[:SHOWN_KEYS]) + (", ..." if len(keys) > SHOWN_KEYS else "")
-            parts.append(f"holds {len(keys)} weights that classifier has no place for ({shown})")
-        consequence = (
-            "they would be random, not trained"
-            if self.missing_keys or self.mismatched_keys
-            else "it was saved from another model, whose predictions these would not be"
-        )
+                parts.append(f"{what} {len(keys)} weights of the classifier it is loaded as ({_shown(keys)})")
         return (
-            f"{model}: its checkpoint {'; '.join(parts)}; {consequence}. Evaluate a checkpoint with a "
-            "trained ImageNet classifier (a ...ForImageClassification model), or check that the "
-            "weights file belongs to this config.json"
+            f"{model}: its checkpoint {'; '.join(parts)}; they would be random, not trained. Evaluate a "
+            "checkpoint with a trained ImageNet classifier (a ...ForImageClassification model), or check "
+            "that the weights file belongs to this config.json"
+        )
+
+    def unused(self, model: str) -> str | None:
+        """One line about weights the checkpoint holds that the architecture does not use."""
+        if not self.unexpected_keys:
+            return None
+        keys = self.unexpected_keys
+        return (
+            f"{model}: its checkpoint holds {len(keys)} weights the model does not use ({_shown(keys)}); "
+            "they are ignored (every weight the model uses was loaded)"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -123,6 +132,9 @@ class ModelSpec:
         problem = loaded.report.problem(self.model)
         if problem is not None:
             raise ModelLoadError(problem)
+        unused = loaded.report.unused(self.model)
+        if unused is not None:
+            warnings.warn(unused, UserWarning, stacklevel=2)
         return LoadedModel(loaded.module.to(device).eval(), loaded.report)
 
     def describe(self) -> dict[str, Any]:

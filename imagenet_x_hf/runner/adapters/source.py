@@ -101,9 +101,15 @@ class ModelSource:
     def config(self) -> dict[str, Any]:
         path = self.file("config.json")
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            config = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError) as err:
             raise ModelLoadError(f"{path} is not a readable JSON config: {err}") from err
+        if not isinstance(config, dict):
+            raise ModelLoadError(
+                f"{path} holds a JSON {type(config).__name__}, not the object of settings a model's "
+                "config.json is; save the model again (save_pretrained) or fix the file"
+            )
+        return config
 
     def commit(self) -> str | None:
         """The Hub commit the cached files come from (``None`` for a local directory)."""

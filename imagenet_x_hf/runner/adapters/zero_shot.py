@@ -110,6 +110,12 @@ def zero_shot_spec(source: ModelSource, options: LoadOptions, config: dict[str, 
     """A CLIP-style dual encoder used as a 1000-class ImageNet classifier."""
     from transformers import AutoModel, AutoTokenizer
 
+    if not (isinstance(config.get("text_config"), dict) and isinstance(config.get("vision_config"), dict)):
+        raise ModelLoadError(
+            f"{source.ref} is not an image-text dual encoder (its config.json has no text_config and "
+            "vision_config), so --adapter zero-shot cannot use it; leave --adapter auto for an image "
+            "classifier, or pass a CLIP-style model"
+        )
     templates = tuple(options.templates or TEMPLATES)
     model_type = str(config.get("model_type", ""))
     label_space = resolve_label_space(1000, None, model=source.ref, label_map=options.label_map)

@@ -1,10 +1,17 @@
-/* Filters and keyboard navigation of the report's image galleries. No dependencies, no network.
-   Without JavaScript every image stays visible and the filters stay hidden. */
+/* Filters, paging, enlarged images and keyboard navigation of the report's galleries, and a
+   hint on tables wider than the screen. No dependencies, no network. Without JavaScript
+   every image stays visible (at card size) and the filters stay hidden. */
 (function () {
   "use strict";
 
+  const PAGE = 24; // cards shown at once (a comparison's gallery: data-page), so a phone page stays short
+
   function has(list, word) {
     return (" " + (list || "") + " ").indexOf(" " + word + " ") >= 0;
+  }
+
+  function count(n) {
+    return Number(n).toLocaleString("en");
   }
 
   function initGallery(root) {
@@ -17,6 +24,12 @@
     const empty = root.querySelector("p.empty");
     const only = form.querySelector("input[name=only]");
     const metaclass = form.querySelector("select[name=metaclass]");
+    const page = Number(root.dataset.page) || PAGE;
+    const more = document.createElement("button");
+    more.type = "button";
+    more.className = "more";
+    list.after(more);
+    let limit = page;
     form.hidden = false;
 
     function checked(suffix) {
@@ -38,22 +51,37 @@
       const meta = metaclass ? metaclass.value : "";
       only.disabled = !factor;
       if (!factor) only.checked = false;
-      let shown = 0;
+      let matching = 0;
       items.forEach(function (li) {
         const ok = (!factor || has(li.dataset.sampled, factor))
           && (!direction || li.dataset.direction === direction)
           && (!meta || li.dataset.metaclass === meta)
           && (!only.checked || li.dataset.only === factor);
-        li.hidden = !ok;
-        if (ok) shown += 1;
+        li.dataset.match = ok ? "1" : "";
+        if (ok) matching += 1;
       });
-      let text = "Showing " + shown + " of " + items.length + " images";
+      let shown = 0;
+      items.forEach(function (li) {
+        const show = li.dataset.match === "1" && shown < limit;
+        li.hidden = !show;
+        if (show) shown += 1;
+      });
+      let text = "Showing " + shown + " of " + matching + (matching === items.length ? "" : " matching") +
+        " images" + (matching === items.length ? "" : " (" + items.length + " in this gallery)");
       const radio = form.querySelector("input[type=radio][name$='-factor']:checked");
-      if (factor && radio && radio.dataset.total) {
-        text += " (" + Number(radio.dataset.total).toLocaleString("en") + " mistakes carry this factor in all)";
+      if (factor && radio) {
+        if (only.checked) {
+          text += "; " + count(radio.dataset.alone) + " of the " + count(radio.dataset.total) +
+            " images with this factor have it alone, of which the sample shows " + matching;
+        } else {
+          text += "; " + count(radio.dataset.total) + " images with this factor in all, of which the sample shows " +
+            (radio.nextElementSibling.querySelector(".n") || {}).textContent;
+        }
       }
       status.textContent = text + ".";
-      if (empty) empty.hidden = shown > 0;
+      if (empty) empty.hidden = matching > 0;
+      more.hidden = shown >= matching;
+      more.textContent = "Show " + Math.min(page, matching - shown) + " more (" + (matching - shown) + " left)";
       const first = visibleCards()[0];
       rove(first || null);
     }
@@ -68,7 +96,7 @@
 
     list.addEventListener("keydown", function (event) {
       const card = event.target.closest(".card");
-      if (!card) return;
+      if (!card || event.target.closest("button")) return;
       const visible = visibleCards();
       const at = visible.indexOf(card);
       if (at < 0) return;
@@ -77,6 +105,11 @@
       if (event.key in step) next = visible[Math.min(Math.max(at + step[event.key], 0), visible.length - 1)];
       else if (event.key === "Home") next = visible[0];
       else if (event.key === "End") next = visible[visible.length - 1];
+      else if (event.key === "Enter" && event.target === card) {
+        const thumb = card.querySelector("button.thumb");
+        if (thumb) { event.preventDefault(); enlarge(thumb); }
+        return;
+      }
       if (!next) return;
       event.preventDefault();
       rove(next);
@@ -86,11 +119,38 @@
       const card = event.target.closest(".card");
       if (card) rove(card);
     });
-    form.addEventListener("change", apply);
+    more.addEventListener("click", function () {
+      const before = visibleCards().length;
+      limit += page;
+      apply();
+      const next = visibleCards()[before];
+      if (next) { rove(next); next.focus(); }
+    });
+    form.addEventListener("change", function () { limit = page; apply(); });
     form.addEventListener("submit", function (event) { event.preventDefault(); });
     apply();
-    return { form: form, apply: apply };
+    return { form: form, apply: function () { limit = page; apply(); } };
   }
+
+  // Enlarged image: the same embedded picture (its class), shown in a dialog at a readable size.
+  const dialog = document.getElementById("zoom");
+  function enlarge(thumb) {
+    if (!dialog || typeof dialog.showModal !== "function") return;
+    const box = dialog.querySelector(".zoom-img");
+    const picture = Array.from(thumb.classList).filter(function (c) { return /^t\d+$/.test(c); })[0];
+    box.className = "zoom-img " + picture;
+    box.style.aspectRatio = thumb.dataset.w + "/" + thumb.dataset.h;
+    // up to 2.5 times the stored size (more would only blur), within the screen
+    box.style.width = "min(90vw, 82vh, " + Math.round(2.5 * Math.max(thumb.dataset.w, thumb.dataset.h)) + "px)";
+    box.setAttribute("aria-label", thumb.getAttribute("aria-label"));
+    dialog.querySelector(".zoom-caption").textContent = thumb.getAttribute("aria-label");
+    dialog.showModal();
+  }
+  document.addEventListener("click", function (event) {
+    const thumb = event.target.closest && event.target.closest("button.thumb");
+    if (thumb) enlarge(thumb);
+    else if (event.target === dialog) dialog.close(); // a click on the backdrop
+  });
 
   const galleries = {};
   document.querySelectorAll("[data-gallery]").forEach(function (root) {
@@ -110,4 +170,25 @@
       }
     });
   });
+
+  // Tables wider than the screen scroll in their box: say so above the box, while it is so.
+  const boxes = Array.from(document.querySelectorAll(".scroll"));
+  boxes.forEach(function (box) {
+    // hint and box in one wrapper, so that a grid around the box keeps its cells
+    const wrap = document.createElement("div");
+    wrap.className = "scroll-wrap";
+    const hint = document.createElement("p");
+    hint.className = "scroll-hint";
+    hint.setAttribute("aria-hidden", "true");
+    hint.textContent = "Wider than the screen: swipe the table sideways →";
+    box.before(wrap);
+    wrap.append(hint, box);
+  });
+  function hints() {
+    boxes.forEach(function (box) {
+      box.previousElementSibling.hidden = box.scrollWidth <= box.clientWidth + 1;
+    });
+  }
+  window.addEventListener("resize", hints);
+  hints();
 })();

@@ -70,10 +70,13 @@ class ZooFactor:
     high: float | None
     percentile_all: float | None
     percentile_similar_accuracy: float | None
+    extrapolated: bool = False  # beyond what the reference shows: no verdict
 
     @property
     def clear(self) -> str:
-        """``"above"`` or ``"below"`` when the excess interval excludes 0, else ``"includes"``."""
+        """``"above"`` or ``"below"`` when the excess interval excludes 0 (never for an extrapolation)."""
+        if self.extrapolated:
+            return "includes"
         if self.low is not None and self.low > 0:
             return "above"
         if self.high is not None and self.high < 0:
@@ -118,6 +121,10 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
     ...     "percentile_all": 80, "percentile_similar_accuracy": 75}}})
     >>> [(f.factor, f.excess, f.clear) for f in z.factors if f.excess is not None], z.overall
     ([('pose', 0.2, 'above')], [('zoo models', '2,497')])
+    >>> far = normalize_zoo({"extrapolation": {"extrapolated": True}, "factors": {"pose": {
+    ...     "excess": 0.2, "excess_interval": [0.1, 0.3]}}})
+    >>> far.factors[0].clear  # beyond the reference's data: no verdict
+    'includes'
     >>> normalize_zoo({"note": "offline"}) is None
     True
     """
@@ -134,6 +141,7 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
     entries = {f: per_factor[f] for f in FACTORS if isinstance(per_factor.get(f), Mapping)}
     if not entries:
         return None
+    extrapolation = block.get("extrapolation") if isinstance(block.get("extrapolation"), Mapping) else {}
     rows = []
     for factor in FACTORS:
         entry = entries.get(factor, {})
@@ -158,6 +166,7 @@ def normalize_zoo(block: Any) -> ZooBlock | None:
                 percentile_similar_accuracy=_number(
                     entry.get("percentile_similar_accuracy"), where=f"{factor}.percentile_similar_accuracy"
                 ),
+                extrapolated=bool(extrapolation.get("extrapolated")),
             )
         )
     overall_source = dict(block.get("overall") if isinstance(block.get("overall"), Mapping) else block)

@@ -119,15 +119,17 @@ def save_resnet(folder: Path, *, light: bool, input_size: int = 224) -> int:
 
 
 @torch.inference_mode()
-def forward_only(model_dir: Path, *, batch_size: int, batches: int, device: str = "cpu") -> float:
-    """images/s of model(pixel_values) alone on preloaded normalised tensors (bf16 autocast and
-    channels-last on GPU, as the runner does)."""
+def forward_only(
+    model_dir: Path, *, batch_size: int, batches: int, device: str = "cpu", size: int = 224
+) -> float:
+    """images/s of model(pixel_values) alone on preloaded normalised ``size`` px tensors (bf16
+    autocast and channels-last on GPU, as the runner does)."""
     import contextlib
 
     from transformers import AutoModelForImageClassification
 
     model = AutoModelForImageClassification.from_pretrained(model_dir).eval().to(device)
-    x = torch.randn(batch_size, 3, 224, 224, device=device)
+    x = torch.randn(batch_size, 3, size, size, device=device)
     cast = contextlib.nullcontext()
     if device != "cpu":
         model = model.to(memory_format=torch.channels_last)

@@ -78,6 +78,27 @@ class ImageSet:
         }
 
 
+def require_source(options: RunOptions) -> None:
+    """Refuse options without an ImageNet source, before any output folder or dataset work."""
+    if options.imagenet is None:
+        raise ImageNetXError("no ImageNet source: pass --imagenet (a folder, tar, or Hub id of ImageNet)")
+
+
+def load_dataset_for(options: RunOptions):
+    """Every annotated image of the split with its image, prototypes included (the metric filters)."""
+    from imagenet_x_hf import load
+
+    require_source(options)
+    return load(
+        options.split,
+        imagenet=options.imagenet,
+        filter_prototypes=False,
+        source_kind=options.source_kind,
+        allow_missing=options.allow_missing,
+        rebuild=options.rebuild,
+    )
+
+
 def source_gaps(ds) -> dict[str, Any]:
     """What the dataset build left out of the source, from its ``SourceReport``.
 

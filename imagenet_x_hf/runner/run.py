@@ -40,7 +40,7 @@ from imagenet_x_hf.runner.collectives import (
     on_main,
     sum_over_processes,
 )
-from imagenet_x_hf.runner.context import ImageSet, RunContext
+from imagenet_x_hf.runner.context import ImageSet, RunContext, load_dataset_for, require_source
 from imagenet_x_hf.runner.plan import RunPlan, resolve_plan
 from imagenet_x_hf.runner.record import RunOutcome, run_record
 from imagenet_x_hf.runner.shards import predict_shards
@@ -49,6 +49,8 @@ from imagenet_x_hf.settings import PREPROCESSING_PATHS, RunOptions, SettingsErro
 
 __all__ = [
     "PREPROCESSING_PATHS",
+    "load_dataset_for",
+    "require_source",
     "RunOptions",
     "RunPlan",
     "RunStateError",
@@ -183,24 +185,3 @@ def _predict_and_write(ctx: RunContext, changed: dict[str, Any] | None) -> dict[
     if results is None:
         results = json.loads((store.output / "results.json").read_text(encoding="utf-8"))
     return results
-
-
-def require_source(options: RunOptions) -> None:
-    """Refuse options without an ImageNet source, before any output folder or dataset work."""
-    if options.imagenet is None:
-        raise ImageNetXError("no ImageNet source: pass --imagenet (a folder, tar, or Hub id of ImageNet)")
-
-
-def load_dataset_for(options: RunOptions):
-    """Every annotated image of the split with its image, prototypes included (the metric filters)."""
-    from imagenet_x_hf import load
-
-    require_source(options)
-    return load(
-        options.split,
-        imagenet=options.imagenet,
-        filter_prototypes=False,
-        source_kind=options.source_kind,
-        allow_missing=options.allow_missing,
-        rebuild=options.rebuild,
-    )

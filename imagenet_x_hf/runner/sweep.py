@@ -51,15 +51,15 @@ from imagenet_x_hf.runner.collectives import (
     main_process_first,
     make_accelerator,
 )
-from imagenet_x_hf.runner.context import ImageSet, RunContext
+from imagenet_x_hf.runner.context import ImageSet, RunContext, load_dataset_for
 from imagenet_x_hf.runner.data import make_loader, shard_batches
 from imagenet_x_hf.runner.faults import crash_point
 from imagenet_x_hf.runner.plan import resolve_plan
 from imagenet_x_hf.runner.predict import BatchPredictor, ShardBuffer
 from imagenet_x_hf.runner.record import RunOutcome, run_record
-from imagenet_x_hf.runner.run import RunOptions, load_dataset_for
 from imagenet_x_hf.runner.shards import load_predictor, rows_and_normalizer
 from imagenet_x_hf.runner.store import RunStore, atomic_write_json, check_output_folder
+from imagenet_x_hf.settings import RunOptions
 
 __all__ = ["preprocessing_group_key", "sweep_models"]
 

@@ -72,7 +72,7 @@ def _numbers(predictions: Predictions, ann: SplitAnnotations, source: str) -> np
     numbers = predictions.val_numbers
     if numbers is None:
         numbers = val_numbers(predictions.file_names)
-    if numbers is not None and not predictions.__dict__.get("_numbers_unique", False):
+    if numbers is not None and not predictions.numbers_checked:
         # Predictions built without from_arrays were never checked for repeats
         check_unique(None, numbers, source=source)
     return numbers
@@ -96,7 +96,7 @@ def annotation_rows(predictions: Predictions, ann: SplitAnnotations, *, source: 
     numbers = _numbers(predictions, ann, source)
     if numbers is not None:
         return _coded(numbers, _codes(ann, False))
-    names = np.asarray(predictions.file_names, dtype=object)
+    names = np.asarray(predictions.names(), dtype=object)
     check_unique(names, source=source)
     found = pc.index_in(pa.array(names, pa.string()), value_set=ann.file_names)
     return pc.fill_null(found, -1).to_numpy().astype(np.int64)

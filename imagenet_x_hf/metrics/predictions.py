@@ -102,50 +102,39 @@ def val_numbers(file_names) -> np.ndarray | None:
     return numbers
 
 
-class _FileNames:
-    """The ``file_names`` field of ``Predictions``: a numpy array of ``str`` when read.
-
-    The file reader stores the Arrow string column as it is; it becomes a numpy
-    object array on first access. Scoring validation names never needs it (the
-    image numbers are parsed from the Arrow buffer), which saves a Python string
-    per row.
-    """
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.slot = f"_{name}"
-
-    def __get__(self, obj, owner=None):
-        if obj is None:  # no class-level default: the dataclass field stays required
-            raise AttributeError(self.slot[1:])
-        names = obj.__dict__[self.slot]
-        if isinstance(names, (pa.Array, pa.ChunkedArray)):
-            names = names.to_numpy(zero_copy_only=False)
-            obj.__dict__[self.slot] = names
-        return names
-
-    def __set__(self, obj, value) -> None:
-        # reached only through object.__setattr__ (the dataclass __init__): instances stay frozen
-        obj.__dict__[self.slot] = value
-
-
 @dataclass(frozen=True)
 class Predictions:
     """Top-1 predictions of one model, one entry per image.
 
+    ``file_names`` is a numpy array of names, or the Arrow string column a file was read
+    into, kept as it is: scoring validation names needs only their image numbers (parsed
+    from the Arrow buffer), so 50,000 Python strings are made only by ``names()``, when
+    a name is really read. ``val_numbers`` are those image numbers; ``numbers_checked``
+    says they were checked for repeats when the record was built (``from_arrays``), so
+    scoring need not count them again.
+
     >>> p = Predictions.from_arrays(["ILSVRC2012_val_00000001.JPEG"], [65], name="toy")
-    >>> p.name, len(p), p.predicted_probability is None
-    ('toy', 1, True)
+    >>> p.name, len(p), p.predicted_probability is None, p.numbers_checked
+    ('toy', 1, True, True)
     """
 
     name: str | None
-    file_names: np.ndarray = _FileNames()  # type: ignore[assignment]
+    file_names: np.ndarray | pa.Array | pa.ChunkedArray
     predicted_class: np.ndarray
     predicted_probability: np.ndarray | None = None
     # image numbers of validation file names, computed once when the names are checked
     val_numbers: np.ndarray | None = field(default=None, repr=False, compare=False)
+    numbers_checked: bool = field(default=False, repr=False, compare=False)
 
     def __len__(self) -> int:
-        return len(self.__dict__["_file_names"])
+        return len(self.file_names)
+
+    def names(self) -> np.ndarray:
+        """The file names as a numpy array of ``str`` (made from an Arrow column on each call)."""
+        names = self.file_names
+        return (
+            names.to_numpy(zero_copy_only=False) if isinstance(names, (pa.Array, pa.ChunkedArray)) else names
+        )
 
     @classmethod
     def from_arrays(
@@ -164,7 +153,7 @@ class Predictions:
             and pa.types.is_string(file_names.type)
             and file_names.null_count == 0
         ):
-            names = file_names  # kept as Arrow strings until someone reads them (see _FileNames)
+            names = file_names  # kept as Arrow strings until someone reads them (see Predictions.names)
         else:
             names = np.asarray(file_names, dtype=object)
         classes = np.asarray(predicted_class)
@@ -186,16 +175,14 @@ class Predictions:
         if numbers is None and not isinstance(names, np.ndarray):
             names = names.to_numpy(zero_copy_only=False)  # other names are matched as strings anyway
         check_unique(names, numbers, source=source)
-        record = cls(
+        return cls(
             name=name,
             file_names=names,
             predicted_class=classes,
             predicted_probability=probs,
             val_numbers=numbers,
+            numbers_checked=numbers is not None,
         )
-        # scoring need not count the numbers again (a record built otherwise has no such mark)
-        record.__dict__["_numbers_unique"] = numbers is not None
-        return record
 
 
 def check_class_ids(values, *, what: str, source: str, copy: bool = True) -> np.ndarray:
@@ -315,7 +302,7 @@ def read_predictions(path: str | os.PathLike, *, name: str | None = None) -> Pre
     >>> _ = path.write_text("file_name,predicted_class,predicted_probability\\n"
     ...                     "ILSVRC2012_val_00000001.JPEG,65,0.9\\n")
     >>> p = read_predictions(path)
-    >>> p.name, p.file_names.tolist(), p.predicted_class.tolist(), p.predicted_probability.tolist()
+    >>> p.name, p.names().tolist(), p.predicted_class.tolist(), p.predicted_probability.tolist()
     ('toy', ['ILSVRC2012_val_00000001.JPEG'], [65], [0.9])
     """
     path = Path(path)

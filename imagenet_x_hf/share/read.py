@@ -82,7 +82,7 @@ class PredictionsRepo:
         else:
             predictions = read_predictions(path, name=model.model)
             if key:
-                self._names[key] = (predictions.__dict__["_file_names"], predictions.val_numbers)
+                self._names[key] = (predictions.file_names, predictions.val_numbers)
         if len(predictions) != model.row.get("images", len(predictions)):
             raise PredictionsRepoError(
                 f"{model.file} in {self.location} has {len(predictions)} rows but {MODELS_FILE} records "

@@ -384,8 +384,8 @@ def test_a_comparison_states_both_accuracies_on_the_paired_images(vit, vit_csv, 
 
     # ResNet scored on a third of the images: the pairing is over those, not over ViT's 46,110
     preds = resnet.predictions()
-    keep = np.arange(len(preds.file_names)) % 3 == 0
-    names = np.asarray(preds.file_names)[keep]
+    keep = np.arange(len(preds)) % 3 == 0
+    names = preds.names()[keep]
     part = Predictions.from_arrays(names, np.asarray(preds.predicted_class)[keep], name="ResNet50-part")
     other = dataclasses.replace(
         resnet, name="ResNet50-part", results=score_predictions(part), _predictions=part

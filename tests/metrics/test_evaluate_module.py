@@ -60,7 +60,7 @@ def test_file_name_form_equals_the_core(prediction_files):
     expected = score(pred, which_factor="multi", error_type="metaclass")
     got = metric.compute(
         predictions=pred.predicted_class.tolist(),
-        references=pred.file_names.tolist(),
+        references=pred.names().tolist(),
         probabilities=pred.predicted_probability.tolist(),
         which_factor="multi",
         error_type="metaclass",
@@ -78,7 +78,7 @@ def test_scoring_options_object_equals_keywords(metric, prediction_files):
     from imagenet_x_hf.settings import ScoringOptions
 
     pred = read_predictions(prediction_files["ViT"])
-    inputs = {"predictions": pred.predicted_class.tolist(), "references": pred.file_names.tolist()}
+    inputs = {"predictions": pred.predicted_class.tolist(), "references": pred.names().tolist()}
     options = ScoringOptions(which_factor="multi", error_type="real_class")
     assert metric.compute(**inputs, options=options) == metric.compute(
         **inputs, which_factor="multi", error_type="real_class"

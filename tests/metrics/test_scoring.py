@@ -30,7 +30,7 @@ def resnet(prediction_files):
 def subset(pred, keep, name=None):
     probs = None if pred.predicted_probability is None else pred.predicted_probability[keep]
     return Predictions.from_arrays(
-        pred.file_names[keep], pred.predicted_class[keep], probs, name=name or pred.name
+        pred.names()[keep], pred.predicted_class[keep], probs, name=name or pred.name
     )
 
 
@@ -40,7 +40,7 @@ def test_coverage_counts_add_up(resnet, val_arrays):
     part = subset(resnet, keep)
     out = score(part)
     cov = out["coverage"]
-    names = set(part.file_names.tolist())
+    names = set(part.names().tolist())
     annotated = dict(zip(np.asarray(val_arrays.file_names).tolist(), val_arrays.is_prototype.tolist()))
     expected_used = sum(1 for n in names if n in annotated and not annotated[n])
     assert cov["used"] == expected_used == out["images"]
@@ -52,9 +52,9 @@ def test_coverage_counts_add_up(resnet, val_arrays):
     assert cov["annotated"] == 46_110 and cov["missing"] == 46_110 - cov["used"]
     # computed on the overlap: the same as scoring the overlapping images by hand
     row = {n: i for i, n in enumerate(np.asarray(val_arrays.file_names).tolist())}
-    rows = np.array([row[n] for n in part.file_names if n in row and not annotated[n]])
+    rows = np.array([row[n] for n in part.names() if n in row and not annotated[n]])
     preds = np.array(
-        [c for n, c in zip(part.file_names, part.predicted_class) if n in row and not annotated[n]]
+        [c for n, c in zip(part.names(), part.predicted_class) if n in row and not annotated[n]]
     )
     expected = score_arrays(preds == val_arrays.labels[rows], val_arrays.top.dense(16, rows))
     assert out["error_ratio"] == expected["error_ratio"]
@@ -63,7 +63,7 @@ def test_coverage_counts_add_up(resnet, val_arrays):
 @pytest.mark.parametrize("filter_prototypes", [True, False])
 def test_validation_names_align_as_strings_do(resnet, val_arrays, filter_prototypes):
     """The image-number lookup gives the rows and counts of matching the names as strings."""
-    names = resnet.file_names[:5000].tolist() + [
+    names = resnet.names()[:5000].tolist() + [
         "ILSVRC2012_val_99999999.JPEG",
         "ILSVRC2012_val_00000000.JPEG",
     ]
@@ -112,7 +112,7 @@ def test_parquet_equals_csv(resnet, prediction_files, tmp_path):
     path.parent.mkdir()
     table = pa.table(
         {
-            "file_name": resnet.file_names.tolist(),
+            "file_name": resnet.names().tolist(),
             "predicted_class": resnet.predicted_class,
             "predicted_probability": resnet.predicted_probability,
             "logit_max": np.zeros(len(resnet)),  # extra columns are ignored

@@ -96,7 +96,7 @@ def test_outputs_follow_the_contract(model_dirs, dataset, tmp_path):
     assert csv[0] == "file_name,predicted_class,predicted_probability"
     assert len(csv) == 1 + len(dataset)
     from_csv = read_predictions(tmp_path / "predictions.csv")
-    assert list(from_csv.file_names) == table["file_name"]
+    assert list(from_csv.names()) == table["file_name"]
     np.testing.assert_array_equal(from_csv.predicted_class, table["predicted_class"])
     on_disk = json.loads((tmp_path / "results.json").read_text())
     assert on_disk == json.loads(json.dumps(results))

@@ -173,7 +173,7 @@ def test_models_sharing_an_image_list_read_it_once_and_the_same(authors_repo, tm
     for model in repo.models:
         got = repo.read(model)
         want = read_predictions(PREDICTIONS_DIR / f"{model.model}.csv")
-        assert np.array_equal(got.file_names, want.file_names)
+        assert np.array_equal(got.names(), want.names())
         assert np.array_equal(got.predicted_class, want.predicted_class)
         assert np.array_equal(got.predicted_probability, want.predicted_probability)
         assert score_predictions(got, MULTI) == score_predictions(want, MULTI)

@@ -53,9 +53,7 @@ def test_coverage_counts_add_up(resnet, val_arrays):
     # computed on the overlap: the same as scoring the overlapping images by hand
     row = {n: i for i, n in enumerate(np.asarray(val_arrays.file_names).tolist())}
     rows = np.array([row[n] for n in part.names() if n in row and not annotated[n]])
-    preds = np.array(
-        [c for n, c in zip(part.names(), part.predicted_class) if n in row and not annotated[n]]
-    )
+    preds = np.array([c for n, c in zip(part.names(), part.predicted_class) if n in row and not annotated[n]])
     expected = score_arrays(preds == val_arrays.labels[rows], val_arrays.top.dense(16, rows))
     assert out["error_ratio"] == expected["error_ratio"]
 

@@ -30,11 +30,6 @@ ACCURACY_NAMES = {
     "real_class": "ReaL accuracy",
     "metaclass": "Metaclass accuracy",
 }
-ACCURACY_MEANINGS = {
-    "class": "the prediction is the labelled class",
-    "real_class": "the prediction is among the image's ImageNet-ReaL labels (Beyer et al., 2020)",
-    "metaclass": "the predicted class is in the same metaclass as the labelled one",
-}
 
 
 def accuracy_name(error_type: str) -> str:

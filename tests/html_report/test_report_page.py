@@ -94,9 +94,16 @@ def test_multi_factor_results_draw_from_every_marked_factor(vit_csv, oracle, tmp
     argv = ["report", str(vit_csv), "--which-factor", "multi", "--per-factor", "3", "-o", str(out)]
     assert main([*argv, "--no-zoo", "--no-progress", "--json"]) == 0
     errors = _errors_by_factor(oracle, read_csv_predictions(vit_csv), kind="multi")
-    for card in cards_of(out.read_text()):
+    cards = cards_of(out.read_text())
+    assert cards  # an empty gallery would pass the checks below
+    for card in cards:
         for factor in card["sampled"].split():
             assert card["file"] in errors[factor]
+    for factor in FACTORS:  # every marked factor draws its sample, not only the top factor
+        drawn = [c for c in cards if factor in c["sampled"].split()]
+        assert len(drawn) == min(3, len(errors[factor])), factor
+    # the multi-factor sample reaches images whose top factor is another one
+    assert any(oracle[c["file"]]["top"] not in c["sampled"].split() for c in cards)
 
 
 def test_comparison_pairs_the_models_and_shows_where_they_disagree(vit, resnet, vit_csv, resnet_csv, oracle):

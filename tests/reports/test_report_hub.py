@@ -191,6 +191,19 @@ def test_push_uploads_card_chart_and_eval_results(run_dir, fake_download, fake_u
     expected_url = "commit/abc" if commit else "discussions/1"
     assert summary["pushed"].endswith(expected_url)
     assert "hf_not_a_real_token" not in json.dumps(summary)
+    # What the Hub receives reads back, through huggingface_hub's own parsers, as the run's numbers.
+    import yaml
+
+    results = json.loads((run_dir / "results.json").read_text())
+    uploaded = ModelCard(call["files"]["README.md"].decode("utf-8"))
+    index = {(r.metric_type, r.metric_config): r.metric_value for r in uploaded.data.eval_results}
+    assert index[("accuracy", None)] == results["accuracy"]
+    for factor, ratio in results["error_ratio"].items():
+        assert index.get((f"error_ratio_{factor}", None)) == ratio  # factors without images are left out
+    entries = yaml.safe_load(call["files"][EVAL_RESULTS_FILE].decode("utf-8"))
+    values = {e["dataset"]["task_id"]: e["value"] for e in entries}
+    assert all(e["dataset"]["id"] == "me/ix" for e in entries) and values["accuracy"] == results["accuracy"]
+    assert call["files"][CHART_NAME][:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_rerun_updates_our_open_pull_request(run_dir, fake_download, fake_upload, capsys):

@@ -137,13 +137,6 @@ def check_agrees(images: ScoredImages, results: Results, *, source: str) -> None
         )
 
 
-def factor_flags(rows: np.ndarray, which_factor: str, split: str) -> np.ndarray:
-    """The ``(N, 16)`` factor flags of annotation ``rows`` under ``which_factor``."""
-    from imagenet_x_hf.annotations import split_annotations
-
-    return split_annotations(split).factors(which_factor).dense(rows=rows)
-
-
 def paired_rows(a: ScoredImages, b: ScoredImages) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(rows, positions in a, positions in b)`` of the images both models were scored on."""
     rows, ia, ib = np.intersect1d(a.rows, b.rows, assume_unique=True, return_indices=True)

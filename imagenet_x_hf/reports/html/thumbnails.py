@@ -32,11 +32,6 @@ class Thumbnail:
     width: int
     height: int
 
-    @property
-    def encoded_bytes(self) -> int:
-        """Size of the encoded JPEG (before base64)."""
-        return len(self.uri) * 3 // 4
-
 
 @dataclass
 class Thumbnails:

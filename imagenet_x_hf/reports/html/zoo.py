@@ -35,14 +35,6 @@ from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
 
-FACTOR_KEYS = (
-    "error_ratio",
-    "expected_error_ratio",
-    "excess",
-    "excess_interval",
-    "percentile_all",
-    "percentile_similar_accuracy",
-)
 # How overall facts are labelled on the page; other scalar keys keep their own name.
 OVERALL_LABELS = {
     "models": "zoo models",

@@ -109,10 +109,10 @@ def real_files(repeats: int) -> dict:
         return [pcsv.read_csv(p) for p in files]
 
     def ours():
-        return [score_predictions(read_predictions(p))["error_ratio"] for p in files]
+        return [score_predictions(read_predictions(p)).error_ratio for p in files]
 
     def ours_lean():
-        return [score_predictions(read_predictions(p), breakdowns=False)["error_ratio"] for p in files]
+        return [score_predictions(read_predictions(p), breakdowns=False).error_ratio for p in files]
 
     # same numbers before timing anything
     theirs, mine = toolkit(), ours()

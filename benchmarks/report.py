@@ -116,10 +116,6 @@ def make_run(folder: Path) -> Path:
         table,
         model_name="synthetic-resnet50",
         run_info={"model": "synthetic-resnet50", "dataset": {"imagenet": None}},
-        split="validation",
-        which_factor="top",
-        error_type="class",
-        filter_prototypes=True,
     )
     return folder
 
@@ -223,14 +219,16 @@ def main() -> None:
 
     from imagenet_x_hf.reports.html import build_report, write_report
     from imagenet_x_hf.reports.inputs import load_model_results
+    from imagenet_x_hf.settings import ReportOptions
 
     model = load_model_results(run)
     size = {"thumbnail_size": args.thumbnail_size} if args.thumbnail_size else {}
-    build_report(model, imagenet=tar, zoo=False, progress=False, **size)  # warm
+    options = ReportOptions(imagenet=tar, zoo=False, **size)
+    build_report(model, options, progress=False)  # warm
     in_process, parts = [], []
     for _ in range(args.repeats):
         t = time.perf_counter()
-        built = build_report(model, imagenet=tar, zoo=False, progress=False, **size)
+        built = build_report(model, options, progress=False)
         write_report(built, work / "report-in-process.html")
         in_process.append(time.perf_counter() - t)
         parts.append(built.seconds)

@@ -42,10 +42,11 @@ CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 import pyarrow.csv as pacsv
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.zoo import place
 from imagenet_x_hf.zoo.files import GROUPS, relative_path, resolve_source
 imported = time.perf_counter() - t0
-results = json.loads(open(sys.argv[1]).read())
+results = Results.from_dict(json.loads(open(sys.argv[1]).read()))
 source = resolve_source()
 t = time.perf_counter()
 for g in GROUPS:
@@ -88,7 +89,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="zoo-bench-") as tmp:
         tmp = Path(tmp)
         results_path = tmp / "results.json"
-        results_path.write_text(json.dumps(results))
+        results_path.write_text(json.dumps(results.to_dict()))
         cache = tmp / "cache"
         fill_cache(cache)
         env = dict(os.environ, IMAGENET_X_ZOO_CACHE=str(cache), HF_HUB_OFFLINE="1", PYTHONPATH=str(ROOT))

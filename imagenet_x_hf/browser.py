@@ -28,15 +28,13 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from imagenet_x_hf.errors import BrowserSetupError as BrowserSetupError
+
 ENV = "IMAGENET_X_CHROMIUM"
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 _PLAYWRIGHT_BUILDS = ("chromium-*/chrome-linux*/chrome", "chromium_headless_shell-*/chrome-*/headless_shell")
 
 Runner = Callable[[Sequence[str]], int]
-
-
-class BrowserSetupError(RuntimeError):
-    """No Chromium could be found or installed; the message names the fixes."""
 
 
 def _executable(path: str | os.PathLike) -> bool:

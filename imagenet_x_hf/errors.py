@@ -62,3 +62,10 @@ class ZooError(ImageNetXError):
 
 class PredictionsRepoError(ImageNetXError):
     """A predictions repository (a folder or a Hub dataset) cannot be written or read as asked."""
+
+
+class BrowserSetupError(RuntimeError):
+    """No Chromium could be found or installed (for the browser tests); the message names the fixes.
+
+    A ``RuntimeError``, not an ``ImageNetXError``: the machine lacks a tool, the input is fine.
+    """

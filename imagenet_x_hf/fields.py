@@ -38,7 +38,7 @@ import functools
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import field
+from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from imagenet_x_hf.errors import SettingsError
@@ -46,26 +46,11 @@ from imagenet_x_hf.errors import SettingsError
 T = TypeVar("T")
 
 
-def option(
-    default: Any,
-    help: str,
-    *,
-    flag: str | None = None,
-    invert: str | None = None,
-    metavar: str | None = None,
-    cli: bool = True,
-    group: str | None = None,
-    type: Callable[[str], Any] | None = None,
-    repeat: bool = False,
-    default_text: str | None = None,
-    fingerprint: bool = True,
-) -> Any:
-    """A dataclass field with its command-line form.
+@dataclass(frozen=True)
+class CliForm:
+    """How a setting looks on the command line (the keywords of ``option``).
 
-    Args:
-        default: the default value (also shown in ``--help``).
-        help: what the setting does, in words a newcomer understands (for a boolean: what
-            its flag does).
+    Attributes:
         flag: the option's name (default: ``--`` + the field name with dashes).
         invert: for a boolean that defaults to True, the name of the flag that turns it
             off (``--keep-prototypes`` for ``filter_prototypes``).
@@ -80,21 +65,28 @@ def option(
             say it (``None`` meaning "chosen from the hardware").
         fingerprint: ``False`` for a setting that changes no prediction (a resumed run
             may change it freely); see ``imagenet_x_hf.fingerprint.prediction_settings``.
-
-    The choices a field may take come from its ``Literal[...]`` type (see ``choices_of``).
     """
-    meta = {
-        "help": help,
-        "flag": flag,
-        "invert": invert,
-        "metavar": metavar,
-        "cli": cli,
-        "group": group,
-        "type": type,
-        "repeat": repeat,
-        "default_text": default_text,
-        "fingerprint": fingerprint,
-    }
+
+    flag: str | None = None
+    invert: str | None = None
+    metavar: str | None = None
+    cli: bool = True
+    group: str | None = None
+    type: Callable[[str], Any] | None = None
+    repeat: bool = False
+    default_text: str | None = None
+    fingerprint: bool = True
+
+
+def option(default: Any, help: str, **form: Any) -> Any:
+    """A dataclass field with its command-line form.
+
+    ``default`` is the default value (also shown in ``--help``); ``help`` says what the
+    setting does, in words a newcomer understands (for a boolean: what its flag does);
+    ``form`` holds the fields of ``CliForm`` (flag, invert, metavar, group, ...). The
+    choices a field may take come from its ``Literal[...]`` type (see ``choices_of``).
+    """
+    meta = {"help": help, **{f.name: getattr(CliForm(**form), f.name) for f in dataclasses.fields(CliForm)}}
     return field(default=default, metadata=meta)
 
 

@@ -121,10 +121,6 @@ class ScoringOptions:
     def replace(self, **changes: Any) -> ScoringOptions:
         return dataclasses.replace(self, **changes)
 
-    def kwargs(self) -> dict[str, Any]:
-        """The keyword arguments of ``score_predictions`` these settings give."""
-        return self.to_dict()
-
 
 def _positive(name: str, value: Any, *, allow_none: bool = False, minimum: int = 1) -> None:
     if value is None and allow_none:
@@ -132,6 +128,9 @@ def _positive(name: str, value: Any, *, allow_none: bool = False, minimum: int =
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         need = "a positive whole number" if minimum == 1 else f"a whole number >= {minimum}"
         raise SettingsError(f"{name} must be {need}, not {value!r}")
+
+
+SCORING_FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(ScoringOptions))
 
 
 @dataclass(frozen=True)
@@ -354,4 +353,134 @@ class RunOptions:
 
     def cli_args(self) -> list[str]:
         """The ``imagenet-x evaluate`` options that reproduce these settings (defaults left out)."""
+        return cli_args(self)
+
+
+@dataclass(frozen=True)
+class CardOptions:
+    """How ``imagenet-x card`` writes the robustness section, its chart and its eval results.
+
+    >>> CardOptions(chart=False).cli_args()
+    ['--no-chart']
+    """
+
+    template: str | None = option(
+        None,
+        "a Jinja template for the section",
+        metavar="PATH",
+        default_text="the built-in robustness_section.md.j2",
+    )
+    model_name: str | None = option(
+        None, "the model's name in the card", default_text="from the results, or the file name"
+    )
+    dataset_id: str | None = option(
+        None,
+        "the Hub id of the ImageNet-X benchmark dataset the results refer to, e.g. the repo you "
+        "pushed with 'imagenet-x export-hub DIR --push OWNER/NAME'; .eval_results is written only with "
+        "it (or when the card's earlier .eval_results names one), and --push warns when it has no "
+        "eval.yaml on the Hub",
+        metavar="OWNER/NAME",
+        default_text="none; model-index then names the dataset 'imagenet-x'",
+    )
+    dataset_revision: str | None = option(
+        None,
+        "the commit of the --dataset-id benchmark the results were computed against, recorded in .eval_results",
+        metavar="SHA",
+    )
+    keep_other_settings: bool = option(
+        False,
+        "keep ImageNet-X results computed with other scoring settings in model-index; metric "
+        "names then carry their settings",
+        default_text="one set, a run with other settings replaces them",
+    )
+    eval_results: bool = option(
+        True,
+        "do not write .eval_results/imagenet-x.yaml",
+        invert="--no-eval-results",
+        default_text="written beside the card",
+    )
+    chart: bool = option(True, "do not write or embed the chart", invert="--no-chart", default_text="chart")
+    zoo: bool = option(
+        True,
+        "leave out the sentence placing the model among the authors' ~2,500 released models",
+        invert="--no-zoo",
+        default_text="included when the zoo tables are cached, downloadable or named by IMAGENET_X_ZOO",
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("keep_other_settings", "eval_results", "chart", "zoo"):
+            if not isinstance(getattr(self, name), bool):
+                raise SettingsError(f"{name} must be True or False, not {getattr(self, name)!r}")
+
+    def replace(self, **changes: Any) -> CardOptions:
+        return dataclasses.replace(self, **changes)
+
+    def cli_args(self) -> list[str]:
+        """The ``imagenet-x card`` options that reproduce these settings (defaults left out)."""
+        return cli_args(self)
+
+
+SOURCE_KINDS: tuple[str, ...] = get_args(SourceKind)
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """How ``imagenet-x report`` builds its page: the images it shows, the comparison, the zoo.
+
+    >>> ReportOptions(per_factor=3, zoo=False).cli_args()
+    ['--per-factor', '3', '--no-zoo']
+    """
+
+    imagenet: str | None = option(
+        None,
+        "your ImageNet copy, for thumbnails: ILSVRC2012_img_val.tar, an extracted folder, WebDataset "
+        "shards, a Parquet copy or a Hub id",
+        metavar="SOURCE",
+        group="Images",
+        default_text="none, the report says how to add them",
+    )
+    source_kind: SourceKind | None = option(
+        None,
+        "the kind of --imagenet, when detection should be skipped",
+        group="Images",
+        default_text="detected",
+    )
+    per_factor: int = option(12, "misclassified images shown per factor", metavar="N", group="Images")
+    seed: int = option(0, "which images the sample shows; same seed, same images", group="Images")
+    thumbnail_size: int = option(
+        192,
+        "longer side of the embedded images in pixels: cards show them at 128 px and a click "
+        "enlarges them; 384 gives sharper enlargements and a page about three times larger",
+        metavar="PX",
+        group="Images",
+    )
+    compare_per_factor: int = option(
+        4, "images shown per factor and direction in each comparison", metavar="N", group="Comparison"
+    )
+    title: str | None = option(
+        None, "the page title", group="Page", default_text="'ImageNet-X report: MODEL'"
+    )
+    model_name: str | None = option(
+        None, "the model's name on the page", group="Page", default_text="from the results"
+    )
+    zoo: bool = option(
+        True,
+        "do not look up the model's place among the released models",
+        invert="--no-zoo",
+        group="Page",
+        default_text="shown when available",
+    )
+
+    def __post_init__(self) -> None:
+        validate_choices(self)
+        if self.imagenet is not None:
+            object.__setattr__(self, "imagenet", os.fspath(self.imagenet))
+        if not isinstance(self.zoo, bool):
+            raise SettingsError(f"zoo must be True or False, not {self.zoo!r}")
+
+    def replace(self, **changes: Any) -> ReportOptions:
+        return dataclasses.replace(self, **changes)
+
+    def cli_args(self) -> list[str]:
+        """The ``imagenet-x report`` options that reproduce these settings (defaults left out)."""
         return cli_args(self)

@@ -30,7 +30,9 @@ import os
 import tarfile
 import zlib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import datasets
 import numpy as np
@@ -198,23 +200,28 @@ def _extra_names(split: str, count: int, chosen: Sequence[str]) -> list[tuple[st
     return out
 
 
-def make_synthetic_imagenet(
-    root: str | os.PathLike,
-    *,
-    layout: str,
-    file_names: Sequence[str] | None = None,
-    n: int | None = None,
-    size: tuple[int, int] = (48, 40),
-    seed: int = 0,
-    split: str | None = None,
-    odd_files: bool = False,
-    corrupt: int = 0,
-    missing: int = 0,
-    extra: int = 0,
-    quality: int = 85,
-    shard_size: int = 64,
-) -> Path:
+@dataclass(frozen=True)
+class SyntheticImageNet:
+    """What a synthetic ImageNet source holds and how it is laid out (see ``make_synthetic_imagenet``)."""
+
+    layout: str
+    file_names: Sequence[str] | None = None
+    n: int | None = None
+    size: tuple[int, int] = (48, 40)
+    seed: int = 0
+    split: str | None = None
+    odd_files: bool = False
+    corrupt: int = 0
+    missing: int = 0
+    extra: int = 0
+    quality: int = 85
+    shard_size: int = 64
+
+
+def make_synthetic_imagenet(root: str | os.PathLike, **spec: Any) -> Path:
     """Write a synthetic ImageNet source under ``root``; return the path to pass as ``imagenet=``.
+
+    ``spec`` holds the fields of ``SyntheticImageNet``:
 
     Args:
         root: an existing or new folder; the source is written inside it.
@@ -239,6 +246,11 @@ def make_synthetic_imagenet(
     Images are sorted by file name and labels follow the annotations, so class
     folders agree with them.
     """
+    return _write_source(Path(root), SyntheticImageNet(**spec))
+
+
+def _write_source(root: Path, spec: SyntheticImageNet) -> Path:
+    layout, split, file_names = spec.layout, spec.split, spec.file_names
     if layout not in LAYOUTS:
         raise ImageNetXError(f"unknown layout {layout!r}: pass one of {LAYOUTS}")
     implied = "train" if layout in _TRAIN_LAYOUTS else "validation" if layout in _VAL_LAYOUTS else None
@@ -250,20 +262,22 @@ def make_synthetic_imagenet(
 
     if file_names is None:
         pool = _annotated(split)[0]
-        count = 16 if n is None else n
+        count = 16 if spec.n is None else spec.n
         if count > len(pool):
             raise ImageNetXError(f"n={count} exceeds the {len(pool)} annotated {split} images")
-        picked = np.random.default_rng(seed).choice(len(pool), size=count, replace=False)
+        picked = np.random.default_rng(spec.seed).choice(len(pool), size=count, replace=False)
         file_names = [pool[i] for i in sorted(picked)]
     names = list(file_names)
-    roles = synthetic_roles(names, odd_files=odd_files, corrupt=corrupt, missing=missing)
+    roles = synthetic_roles(names, odd_files=spec.odd_files, corrupt=spec.corrupt, missing=spec.missing)
     role_of = {name: role for role, group in roles.items() for name in group}
     entries = [(name, label_of(name)) for name in names if role_of.get(name) != "missing"]
-    entries += _extra_names(split, extra, names)
+    entries += _extra_names(split, spec.extra, names)
     entries.sort()
-    files = [(name, label, _encode(name, label, size, role_of.get(name), quality)) for name, label in entries]
+    files = [
+        (name, label, _encode(name, label, spec.size, role_of.get(name), spec.quality))
+        for name, label in entries
+    ]
 
-    root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     writer = {
         "val_flat": _write_flat,
@@ -274,7 +288,7 @@ def make_synthetic_imagenet(
         "parquet": _write_parquet,
         "webdataset": _write_webdataset,
     }[layout]
-    return writer(root, files, split=split, shard_size=shard_size)
+    return writer(root, files, split=split, shard_size=spec.shard_size)
 
 
 def _wnid(label: int) -> str:

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments
+from imagenet_x_hf.fields import add_arguments, from_namespace
+from imagenet_x_hf.settings import CardOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -62,48 +64,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="with --push, commit to the main branch instead of opening a pull request (default: pull request)",
     )
     card.add_argument("--revision", help="branch of --repo-id to read from and push to (default: main)")
-    card.add_argument(
-        "--template",
-        metavar="PATH",
-        help="a Jinja template for the section (default: the built-in robustness_section.md.j2)",
-    )
-    card.add_argument(
-        "--model-name", help="the model's name in the card (default: from the results, or the file name)"
-    )
-    card.add_argument(
-        "--dataset-id",
-        metavar="OWNER/NAME",
-        help="the Hub id of the ImageNet-X benchmark dataset the results refer to, e.g. the repo you "
-        "pushed with 'imagenet-x export-hub DIR --push OWNER/NAME'; .eval_results is written only with "
-        "it (or when the card's earlier .eval_results names one), and --push warns when it has no "
-        "eval.yaml on the Hub (default: none; model-index then names the dataset 'imagenet-x')",
-    )
-    card.add_argument(
-        "--dataset-revision",
-        metavar="SHA",
-        help="the commit of the --dataset-id benchmark the results were computed against, recorded in "
-        ".eval_results (default: none)",
-    )
-    card.add_argument(
-        "--keep-other-settings",
-        action="store_true",
-        help="keep ImageNet-X results computed with other scoring settings in model-index; metric "
-        "names then carry their settings (default: one set, a run with other settings replaces them)",
-    )
-    card.add_argument(
-        "--no-eval-results",
-        action="store_true",
-        help="do not write .eval_results/imagenet-x.yaml (default: written beside the card)",
-    )
-    card.add_argument(
-        "--no-chart", action="store_true", help="do not write or embed the chart (default: chart)"
-    )
-    card.add_argument(
-        "--no-zoo",
-        action="store_true",
-        help="leave out the sentence placing the model among the authors' ~2,500 released models "
-        "(default: included when the zoo tables are cached, downloadable or named by IMAGENET_X_ZOO)",
-    )
+    add_arguments(p, CardOptions, "Model card", groups={"Model card": card})
     add_scoring_arguments(p, "Scoring (predictions files only)")
     p.add_argument("--json", action="store_true", help="print a JSON summary (default: one line of text)")
     p.set_defaults(func=run)
@@ -140,12 +101,14 @@ def run(args: argparse.Namespace) -> int:
         folder = path if path.is_dir() else path.parent
         check_scoring_flags([model], scoring_settings(args))
     else:
-        model = load_model_results(args.predictions, name=args.model_name, **scoring_options(args))
+        model = load_model_results(args.predictions, name=args.model_name, options=scoring_settings(args))
         folder = Path.cwd()
-    if "zoo" not in model.results and not args.no_zoo:
+    options = from_namespace(CardOptions, args).replace(model_name=model.name)
+    if model.results.zoo is None and options.zoo:
         from imagenet_x_hf.zoo import zoo_block
 
-        model.results["zoo"] = zoo_block(model.results)  # a note instead when the tables cannot be had
+        # a note instead when the tables cannot be had
+        model.results = model.results.replace(zoo=zoo_block(model.results))
     card_path = Path(args.model_card) if args.model_card else folder / "model_card" / "README.md"
     hub = read_hub_card(args.repo_id, revision=args.revision, token=token) if args.repo_id else None
     kind, source = model.kind, model.source
@@ -154,18 +117,10 @@ def run(args: argparse.Namespace) -> int:
     update = update_model_card(
         card_path,
         model.results,
-        model=model.name,
+        options,
+        reproduce=reproduce_commands(kind=kind, source=source, results=model.results, model=model.name),
         base_content=hub.card if hub else None,
-        chart=not args.no_chart,
-        reproduce=reproduce_commands(
-            kind=kind, source=source, results=model.results, run=model.run, model=model.name
-        ),
-        template=args.template,
-        dataset_id=args.dataset_id,
-        dataset_revision=args.dataset_revision,
         date=evaluation_date(kind, source),
-        keep_other_settings=args.keep_other_settings,
-        eval_results=not args.no_eval_results,
         eval_results_base=hub.eval_results if hub else None,
         source_url=f"https://huggingface.co/{args.repo_id}" if args.repo_id else None,
     )
@@ -186,9 +141,9 @@ def run(args: argparse.Namespace) -> int:
             f"replaced {update.replaced_other_settings} earlier ImageNet-X results computed with other "
             "settings (--keep-other-settings keeps them)"
         )
-    if update.eval_results_note and not args.no_eval_results:
+    if update.eval_results_note and options.eval_results:
         notes.append(update.eval_results_note)
-    if args.no_eval_results:
+    if not options.eval_results:
         from imagenet_x_hf.reports.card import read_card
         from imagenet_x_hf.reports.eval_results import EVAL_RESULTS_FILE, is_ours, read_entries
 

@@ -6,7 +6,7 @@ import argparse
 import json
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,17 +48,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import sys
 
-    from imagenet_x_hf.commands.scoring import scoring_settings
-    from imagenet_x_hf.reports.compare import compare_models, format_comparison
+    from imagenet_x_hf.reports.compare import compare_models, comparison_json, format_comparison
     from imagenet_x_hf.reports.inputs import check_scoring_flags, load_all_model_results
 
-    options = scoring_options(args)
+    options = scoring_settings(args)
     models = [
         m
         for path in with_examples(args.inputs, args, what="INPUT")
-        for m in load_all_model_results(path, **options)
+        for m in load_all_model_results(path, options=options)
     ]
-    check_scoring_flags(models, scoring_settings(args))
+    check_scoring_flags(models, options)
     paired = not args.no_paired
     notes = []
     without = [m.name for m in models if m.predictions_path is None]
@@ -78,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         )
         report["plots"] = [str(save_figure(fig, path)) for path in args.plot]
     if args.json:
-        print(json.dumps(report, indent=2))
+        print(json.dumps(comparison_json(report), indent=2))
     else:
         print(format_comparison(report))
         for path in report.get("plots", []):

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from imagenet_x_hf.settings import ERROR_TYPES, WHICH_FACTORS
+from imagenet_x_hf.fields import add_arguments, from_namespace
+from imagenet_x_hf.settings import SCORING_FIELDS, ScoringOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,18 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="write findings.md, findings.json and the figures (PNG) into DIR (default: print Markdown "
         "without figures)",
     )
-    p.add_argument(
-        "--which-factor",
-        choices=WHICH_FACTORS,
-        default="top",
-        help="the tables of each image's top factor or of every marked factor (default: top)",
-    )
-    p.add_argument(
-        "--error-type",
-        choices=ERROR_TYPES,
-        default="class",
-        help="the tables' error type (default: class)",
-    )
+    # which of the released tables: the scoring settings the authors computed them with
+    keep = ("which_factor", "error_type")
+    add_arguments(p, ScoringOptions, "tables", exclude=tuple(f for f in SCORING_FIELDS if f not in keep))
     p.add_argument(
         "--zoo-dir",
         metavar="DIR",
@@ -55,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.zoo.findings import findings, plot_findings, to_markdown
 
     zoo = load_zoo(args.zoo_dir)
-    result = findings(zoo=zoo, which_factor=args.which_factor, error_type=args.error_type)
+    tables = from_namespace(ScoringOptions, args)
+    result = findings(zoo=zoo, which_factor=tables.which_factor, error_type=tables.error_type)
     if args.output:
         out = Path(args.output)
         figures = plot_findings(result, zoo, out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -48,9 +48,9 @@ def run(args: argparse.Namespace) -> int:
     )
     from imagenet_x_hf.reports.plots import plot_comparison, plot_error_ratios, save_figure
 
-    options = scoring_options(args)
-    models = [m for path in args.inputs for m in load_all_model_results(path, **options)]
-    check_scoring_flags(models, scoring_settings(args))
+    options = scoring_settings(args)
+    models = [m for path in args.inputs for m in load_all_model_results(path, options=options)]
+    check_scoring_flags(models, options)
     if len(models) == 1:
         fig = plot_error_ratios(models[0].results, model=models[0].name, title=args.title)
     else:

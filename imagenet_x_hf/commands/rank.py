@@ -7,7 +7,8 @@ import json
 import math
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
+from imagenet_x_hf.results import Results
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -120,11 +121,11 @@ def format_placement(placement: dict) -> str:
     return "\n".join(lines)
 
 
-def _extra(sources: list[str], results: dict, cache: dict):
+def _extra(sources: list[str], results: Results, cache: dict):
     """The models of ``sources`` scored as ``results`` were (which factor, error type), one population."""
     from imagenet_x_hf.share import extra_models
 
-    key = (results.get("which_factor", "top"), results.get("error_type", "class"))
+    key = (results.scoring.which_factor, results.scoring.error_type)
     if key not in cache:
         population = None
         for source in sources:
@@ -143,12 +144,12 @@ def run(args: argparse.Namespace) -> int:
         raise ZooError(f"cannot write a figure to {bad[0]!r}; give a .png or .svg path")
     inputs = with_examples(args.inputs, args, what="RUN_OR_PREDICTIONS")
     zoo = load_zoo(args.zoo_dir)
-    options = scoring_options(args)
+    options = scoring_settings(args)
     placements = []
     extras: dict[tuple[str, str], object] = {}  # (which_factor, error_type) -> the added models, scored once
     for path in inputs:
-        for model in load_all_model_results(path, **options):
-            results = dict(model.results, model=model.name)
+        for model in load_all_model_results(path, options=options):
+            results = model.results.replace(model=model.name)
             extra = _extra(args.zoo_extra, results, extras) if args.zoo_extra else None
             placements.append(place(results, zoo=zoo, reference=args.reference, extra=extra))
     report = {"models": placements}

@@ -6,9 +6,10 @@ import argparse
 import json
 import shlex
 
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
-
-SOURCE_KINDS = ("folder", "class_folders", "val_tar", "train_tar", "webdataset", "parquet", "hub")
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
+from imagenet_x_hf.fields import add_arguments, from_namespace
+from imagenet_x_hf.settings import SOURCE_KINDS as SOURCE_KINDS
+from imagenet_x_hf.settings import ReportOptions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -38,40 +39,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         required=True,
         help="the HTML file to write (default: none, required)",
     )
-    data = p.add_argument_group("Images")
-    data.add_argument(
-        "--imagenet",
-        metavar="SOURCE",
-        help="your ImageNet copy, for thumbnails: ILSVRC2012_img_val.tar, an extracted folder, WebDataset "
-        "shards, a Parquet copy or a Hub id (default: none, the report says how to add them)",
-    )
-    data.add_argument(
-        "--source-kind",
-        choices=SOURCE_KINDS,
-        help="the kind of --imagenet, when detection should be skipped (default: detected)",
-    )
-    data.add_argument(
-        "--per-factor",
-        type=int,
-        default=12,
-        metavar="N",
-        help="misclassified images shown per factor (default: 12)",
-    )
-    data.add_argument(
-        "--seed",
-        type=int,
-        default=0,
-        help="which images the sample shows; same seed, same images (default: 0)",
-    )
-    data.add_argument(
-        "--thumbnail-size",
-        type=int,
-        default=192,
-        metavar="PX",
-        help="longer side of the embedded images in pixels: cards show them at 128 px and a click "
-        "enlarges them; 384 gives sharper enlargements and a page about three times larger (default: 192)",
-    )
-    comp = p.add_argument_group("Comparison")
+    groups = {"Images": p.add_argument_group("Images")}
+    comp = groups["Comparison"] = p.add_argument_group("Comparison")
     comp.add_argument(
         "--compare",
         nargs="+",
@@ -80,21 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="other runs or predictions files: paired differences and the images the models disagree "
         "on (default: none)",
     )
-    comp.add_argument(
-        "--compare-per-factor",
-        type=int,
-        default=4,
-        metavar="N",
-        help="images shown per factor and direction in each comparison (default: 4)",
-    )
-    page = p.add_argument_group("Page")
-    page.add_argument("--title", help="the page title (default: 'ImageNet-X report: MODEL')")
-    page.add_argument("--model-name", help="the model's name on the page (default: from the results)")
-    page.add_argument(
-        "--no-zoo",
-        action="store_true",
-        help="do not look up the model's place among the released models (default: shown when available)",
-    )
+    groups["Page"] = p.add_argument_group("Page")
+    add_arguments(p, ReportOptions, "Page", groups=groups)
     hub = p.add_argument_group("Hub")
     hub.add_argument(
         "--push",
@@ -142,7 +98,7 @@ def _hint(args: argparse.Namespace, model) -> str:
     """The command that rebuilds this report with thumbnails (local folders by their last part)."""
     from pathlib import Path
 
-    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    recorded = model.run.dataset.get("imagenet") if model.run else None
     source = "/path/to/ILSVRC2012_img_val.tar"
     if isinstance(recorded, str) and recorded:
         # a Hub id is public; a local copy is named by its last part only
@@ -163,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.errors import ResultsFileError
     from imagenet_x_hf.reports.html import build_report, push_report, write_report
     from imagenet_x_hf.reports.html.report import check_output
-    from imagenet_x_hf.reports.inputs import SETTINGS, load_all_model_results, load_model_results
+    from imagenet_x_hf.reports.inputs import load_all_model_results, load_model_results
 
     if args.commit and not args.push:
         raise ResultsFileError("--commit only applies to an upload; add --push REPO_ID (or drop --commit)")
@@ -174,21 +130,13 @@ def run(args: argparse.Namespace) -> int:
 
         token = require_token()  # before any work: fail now if the upload could not happen
 
-    model = load_model_results(args.run, name=args.model_name, **scoring_options(args))
+    model = load_model_results(args.run, name=args.model_name, options=scoring_settings(args))
     # Predictions files given to --compare are scored with the main model's settings.
-    same = {k: model.results[k] for k in SETTINGS if model.results.get(k) is not None}
-    others = [m for path in args.compare for m in load_all_model_results(path, **same)]
+    others = [m for path in args.compare for m in load_all_model_results(path, options=model.results.scoring)]
     report = build_report(
         model,
+        from_namespace(ReportOptions, args),
         compare=others,
-        imagenet=args.imagenet,
-        source_kind=args.source_kind,
-        per_factor=args.per_factor,
-        compare_per_factor=args.compare_per_factor,
-        seed=args.seed,
-        thumbnail_size=args.thumbnail_size,
-        zoo=not args.no_zoo,
-        title=args.title,
         hint=_hint(args, model),
         progress=not args.no_progress,
     )

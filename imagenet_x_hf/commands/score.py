@@ -6,7 +6,8 @@ import argparse
 import json
 
 from imagenet_x_hf.commands.examples import add_examples_option, with_examples
-from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_options
+from imagenet_x_hf.commands.scoring import add_scoring_arguments, scoring_settings
+from imagenet_x_hf.results import Results
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -39,15 +40,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def format_table(results: list[dict]) -> str:
+def format_table(results: list[Results]) -> str:
     """A plain-text table: one row per factor, one column per model, ratio and interval."""
-    from imagenet_x_hf.schema import FACTORS
-
     first = results[0]
-    level = round(100 * first["confidence_level"])
+    scoring = first.scoring
+    level = round(100 * scoring.confidence_level)
     head = (
-        f"error ratio per factor ({first['which_factor']} factor, error type {first['error_type']}, "
-        f"{first['split']}, prototypes {'excluded' if first['filter_prototypes'] else 'kept'}; "
+        f"error ratio per factor ({scoring.which_factor} factor, error type {scoring.error_type}, "
+        f"{scoring.split}, prototypes {'excluded' if scoring.filter_prototypes else 'kept'}; "
         f"[{level}% interval])"
     )
 
@@ -56,24 +56,24 @@ def format_table(results: list[dict]) -> str:
             return "-"
         return f"{ratio:.3f} [{low:.2f}, {high:.2f}]"
 
-    names = [r["model"] or f"model{i}" for i, r in enumerate(results)]
+    names = [r.model or f"model{i}" for i, r in enumerate(results)]
     widths = [max(len(n), 20) for n in names]
     lines = [head, "  ".join([f"{'factor':<17}{'images':>7}"] + [n.rjust(w) for n, w in zip(names, widths)])]
-    for f in FACTORS:
-        row = [f"{f:<17}{first['factors'][f]['images']:>7}"]
+    for k, factor in enumerate(first.factors):
+        row = [f"{factor.factor:<17}{factor.images:>7}"]
         for r, w in zip(results, widths):
-            d = r["factors"][f]
-            row.append(cell(d["error_ratio"], d["error_ratio_low"], d["error_ratio_high"]).rjust(w))
+            d = r.factors[k]
+            row.append(cell(d.error_ratio, d.low, d.high).rjust(w))
         lines.append("  ".join(row))
     lines.append(
         "  ".join(
-            [f"{'accuracy':<17}{first['images']:>7}"]
-            + [f"{r['accuracy']:.4f}".rjust(w) for r, w in zip(results, widths)]
+            [f"{'accuracy':<17}{first.images:>7}"]
+            + [f"{r.accuracy:.4f}".rjust(w) for r, w in zip(results, widths)]
         )
     )
-    cov = [f"{r['coverage']['used']}/{r['coverage']['annotated']}" for r in results]
+    cov = [f"{r.coverage['used']}/{r.coverage['annotated']}" for r in results]
     lines.append("  ".join([f"{'images used':<24}"] + [c.rjust(w) for c, w in zip(cov, widths)]))
-    if any(r["images"] != first["images"] for r in results):
+    if any(r.images != first.images for r in results):
         lines.append("note: the models cover different images; the images column is the first model's")
     return "\n".join(lines)
 
@@ -83,10 +83,10 @@ def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.share import read_each
 
     files = with_examples(args.files, args)
-    options = scoring_options(args)
-    results = [score_predictions(predictions, **options) for path in files for predictions in read_each(path)]
+    options = scoring_settings(args)
+    results = [score_predictions(predictions, options) for path in files for predictions in read_each(path)]
     if args.json:
-        print(json.dumps({"results": results}, indent=1))
+        print(json.dumps({"results": [r.to_dict() for r in results]}, indent=1))
     else:
         print(format_table(results))
     return 0

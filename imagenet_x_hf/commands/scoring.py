@@ -26,8 +26,3 @@ def add_scoring_arguments(
 def scoring_settings(args: argparse.Namespace) -> ScoringOptions:
     """The validated ``ScoringOptions`` that the parsed options give (defaults for those not declared)."""
     return from_namespace(ScoringOptions, args)
-
-
-def scoring_options(args: argparse.Namespace) -> dict:
-    """The keyword arguments of ``score_predictions`` that the parsed options declare (validated)."""
-    return {k: v for k, v in scoring_settings(args).kwargs().items() if hasattr(args, k)}

@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 
+from imagenet_x_hf.fields import add_arguments, from_namespace
+from imagenet_x_hf.settings import SCORING_FIELDS, ScoringOptions
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
@@ -17,11 +20,9 @@ def register(sub: argparse._SubParsersAction) -> None:
             "the numbers of the dataset card."
         ),
     )
-    p.add_argument(
-        "--keep-prototypes",
-        action="store_true",
-        help="count the validation prototype images too (default: excluded, as in the paper)",
-    )
+    # the prototype switch of the scoring settings, generated from the same field
+    keep = ("filter_prototypes",)
+    add_arguments(p, ScoringOptions, "counting", exclude=tuple(f for f in SCORING_FIELDS if f not in keep))
     p.add_argument("--json", action="store_true", help="print JSON instead of a table (default: table)")
     p.set_defaults(func=run)
 
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from imagenet_x_hf.stats import factor_statistics, format_table
 
-    stats = factor_statistics(filter_prototypes=not args.keep_prototypes)
+    stats = factor_statistics(filter_prototypes=from_namespace(ScoringOptions, args).filter_prototypes)
     if args.json:
         print(json.dumps(stats, indent=2))
     else:

@@ -2,7 +2,7 @@
 
 ``core`` (counts and ratios), ``intervals``, ``breakdowns``: plain numpy functions;
 ``predictions``: the ``Predictions`` record and file reader; ``align``: predictions to
-annotation rows; ``score``: the JSON-ready results, configured by one ``ScoringOptions``.
+annotation rows; ``score``: the typed ``Results``, configured by one ``ScoringOptions``.
 
 ``METRIC_PATH`` is the folder of the ``evaluate`` module (``evaluate.load(METRIC_PATH)``).
 
@@ -36,8 +36,8 @@ from imagenet_x_hf.metrics.score import (
     score_arrays,
     score_labels,
     score_predictions,
-    scoring_options,
 )
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.settings import ScoringOptions
 
 METRIC_PATH = str(Path(__file__).resolve().parent / "imagenet_x")
@@ -54,6 +54,7 @@ __all__ = [
     "WHICH_FACTORS",
     "FactorCounts",
     "Predictions",
+    "Results",
     "ScoringOptions",
     "correctness",
     "error_ratio",
@@ -66,5 +67,4 @@ __all__ = [
     "score_arrays",
     "score_labels",
     "score_predictions",
-    "scoring_options",
 ]

@@ -7,14 +7,14 @@ and calibration breakdowns. ``score_arrays`` does the same from correctness and
 factor flags given directly. ``paired_comparison`` compares two models on the
 images both cover. How predictions are scored is one ``ScoringOptions`` object
 (``imagenet_x_hf.settings``); its defaults follow the authors' toolkit, so that
-first numbers are the paper's.
+first numbers are the paper's. ``score_predictions`` returns a typed ``Results``
+(``imagenet_x_hf.results``).
 """
 
 from __future__ import annotations
 
 import math
 import os
-from typing import Any
 
 import numpy as np
 
@@ -38,31 +38,19 @@ from imagenet_x_hf.metrics.intervals import (
     z_value,
 )
 from imagenet_x_hf.metrics.predictions import Predictions, check_class_ids, check_probabilities
+from imagenet_x_hf.results import FactorResult, Results
 from imagenet_x_hf.schema import FACTORS, METACLASSES
 from imagenet_x_hf.settings import ScoringOptions
 
 
-def scoring_options(options: ScoringOptions | None = None, **settings: Any) -> ScoringOptions:
-    """One validated ``ScoringOptions`` from an object, keyword settings, or both (keywords win).
-
-    >>> scoring_options(which_factor="multi").which_factor
-    'multi'
-    >>> scoring_options(ScoringOptions(error_type="metaclass"), which_factor="multi").error_type
-    'metaclass'
-    """
+def _options(options: ScoringOptions | None) -> ScoringOptions:
     if options is None:
-        options = ScoringOptions()
-    elif not isinstance(options, ScoringOptions):
+        return ScoringOptions()
+    if not isinstance(options, ScoringOptions):
         raise ImageNetXError(
-            f"options must be an imagenet_x_hf.settings.ScoringOptions, not {type(options).__name__}; "
-            "or pass the settings as keyword arguments"
+            f"options must be an imagenet_x_hf.settings.ScoringOptions (e.g. ScoringOptions(which_factor='multi')), "
+            f"not {type(options).__name__}"
         )
-    known = {f for f in ScoringOptions.__dataclass_fields__}
-    unknown = sorted(set(settings) - known)
-    if unknown:
-        raise ImageNetXError(f"unknown scoring setting(s) {unknown}; the settings are {sorted(known)}")
-    if settings:
-        options = options.replace(**settings)  # checked again as it is built (real_class on train, ...)
     return options
 
 
@@ -182,7 +170,6 @@ def score_labels(
     factors,
     probabilities=None,
     options: ScoringOptions | None = None,
-    **settings: Any,
 ) -> dict:
     """Results from class ids and (N, 16) factor flags given directly, without file names.
 
@@ -193,7 +180,7 @@ def score_labels(
     >>> out["which_factor"], out["accuracy"], out["error_ratio"]["pose"]
     ('top', 0.5, 1.0)
     """
-    options = scoring_options(options, **settings)
+    options = _options(options)
     if options.error_type == "real_class":
         raise ImageNetXError(
             "error_type='real_class' needs file names (the ReaL labels are looked up by file name)"
@@ -268,9 +255,8 @@ def score_predictions(
     *,
     annotations_dir: str | os.PathLike | None = None,
     breakdowns: bool = True,
-    **settings: Any,
-) -> dict:
-    """Per-factor error ratios of one model, with intervals and coverage (JSON-ready).
+) -> Results:
+    """Per-factor error ratios of one model, with intervals and coverage.
 
     Args:
         predictions: one model's predictions (``read_predictions`` or ``Predictions.from_arrays``).
@@ -279,11 +265,10 @@ def score_predictions(
         annotations_dir: another copy of the authors' annotation files.
         breakdowns: add the per-metaclass and calibration breakdowns (``False`` leaves
             ``"metaclass"`` and ``"calibration"`` as ``None``, a little faster for bulk scoring).
-        **settings: single ``ScoringOptions`` fields as keywords (``which_factor="multi"``);
-            they override ``options``.
 
     Predictions may cover part of the split (the coverage block says how much) and
-    may include images without annotations (ignored and counted).
+    may include images without annotations (ignored and counted). ``to_dict()`` of the
+    returned ``Results`` is what ``score --json`` prints.
 
     >>> import numpy as np
     >>> from imagenet_x_hf.annotations import split_annotations
@@ -292,15 +277,15 @@ def score_predictions(
     >>> names, labels = ann.file_names[:3000].to_pylist(), ann.labels[:3000]
     >>> wrong_every_7th = np.where(np.arange(3000) % 7 == 0, (labels + 1) % 1000, labels)
     >>> out = score_predictions(Predictions.from_arrays(names, wrong_every_7th, name="toy"))
-    >>> out["coverage"]["predictions"], out["coverage"]["used"] + out["coverage"]["prototypes_ignored"]
+    >>> out.coverage["predictions"], out.coverage["used"] + out.coverage["prototypes_ignored"]
     (3000, 3000)
-    >>> round(out["error_rate"], 2), out["interval_method"]
+    >>> round(out.error_rate, 2), out.interval_method
     (0.14, 'koopman-score-risk-ratio')
     >>> multi = score_predictions(Predictions.from_arrays(names, labels), ScoringOptions(which_factor="multi"))
-    >>> multi["which_factor"], multi["accuracy"]
+    >>> multi.scoring.which_factor, multi.accuracy
     ('multi', 1.0)
     """
-    options = scoring_options(options, **settings)
+    options = _options(options)
     ann = split_annotations(options.split, annotations_dir)
     aligned, excluded = _scored(predictions, ann, options)
     coverage = {**aligned.coverage, "real_empty_excluded": excluded}
@@ -318,19 +303,29 @@ def score_predictions(
         probabilities=probabilities,
         confidence_level=options.confidence_level,
     )
-    return {
-        "model": predictions.name,
-        **_settings(options),
-        "interval_method": INTERVAL_METHOD,
-        "coverage": coverage,
-        **body,
-    }
+    return Results(
+        scoring=options,
+        images=body["images"],
+        accuracy=body["accuracy"],
+        factors=tuple(_factor_result(f, body["factors"][f]) for f in FACTORS),
+        model=predictions.name,
+        interval_method=INTERVAL_METHOD,
+        coverage=coverage,
+        metaclass=body["metaclass"],
+        calibration=body["calibration"],
+    )
 
 
-def _settings(options: ScoringOptions) -> dict:
-    # the order results.json has always had
-    keys = ("split", "which_factor", "error_type", "filter_prototypes", "empty_real", "confidence_level")
-    return {key: getattr(options, key) for key in keys}
+def _factor_result(factor: str, entry: dict) -> FactorResult:
+    return FactorResult(
+        factor,
+        entry["images"],
+        entry["correct"],
+        entry["accuracy"],
+        entry["error_ratio"],
+        entry["error_ratio_low"],
+        entry["error_ratio_high"],
+    )
 
 
 def paired_comparison(
@@ -339,13 +334,12 @@ def paired_comparison(
     options: ScoringOptions | None = None,
     *,
     annotations_dir: str | os.PathLike | None = None,
-    **settings: Any,
 ) -> dict:
     """Per factor, the difference of two models' error ratios (a - b) with an interval.
 
     Both ratios are computed on the images that both models cover, and the
     interval accounts for the two models being scored on the same images.
-    ``options`` and ``settings`` as for ``score_predictions``.
+    ``options`` as for ``score_predictions``.
 
     >>> import numpy as np
     >>> from imagenet_x_hf.annotations import split_annotations
@@ -361,7 +355,7 @@ def paired_comparison(
     >>> d["low"] <= d["difference"] <= d["high"]
     True
     """
-    options = scoring_options(options, **settings)
+    options = _options(options)
     ann = split_annotations(options.split, annotations_dir)
     al_a, _ = _scored(a, ann, options)
     al_b, _ = _scored(b, ann, options)
@@ -378,7 +372,7 @@ def paired_comparison(
         "a": a.name,
         "b": b.name,
         "images": len(rows),
-        **_settings(options),
+        **options.to_dict(),
         "interval_method": PAIRED_METHOD,
         "factors": {
             f: {

@@ -1,6 +1,6 @@
 """Reports of ImageNet-X results: model-card sections, charts and model comparisons.
 
-Everything here reads the RESULTS dict of ``imagenet_x_hf.metrics.score_predictions``
+Everything here reads a ``Results`` (``imagenet_x_hf.results``) of ``score_predictions``
 (or a run's ``results.json``). matplotlib is imported only when a chart is drawn.
 """
 

@@ -32,7 +32,8 @@ from imagenet_x_hf.reports.model_index import (
     splice_eval_results,
 )
 from imagenet_x_hf.reports.section import find_section, render_section, splice_section
-from imagenet_x_hf.reports.summary import check_results, scoring_settings
+from imagenet_x_hf.results import Results
+from imagenet_x_hf.settings import CardOptions
 
 CHART_NAME = "imagenet_x_error_ratios.png"
 COMMIT_MESSAGE = "Add ImageNet-X robustness section and eval results (imagenet-x card)"
@@ -70,21 +71,22 @@ def read_card(path: str | os.PathLike) -> str:
 
 def render_card(
     content: str,
-    results: Mapping,
+    results: Results,
+    options: CardOptions | None = None,
     *,
-    model: str,
-    chart: str | None = CHART_NAME,
     reproduce: Sequence[str] = (),
-    template: str | os.PathLike | None = None,
-    dataset_id: str = DATASET_ID,
     source: str = "the card",
-    keep_other_settings: bool = False,
 ) -> tuple[str, dict]:
     """The new card text and facts about the change; ``content`` is the current card ("" for none).
 
+    The model is named ``options.model_name`` (else the results' model); the section shows
+    the chart ``CHART_NAME`` when ``options.chart``; ``reproduce`` are the commands that
+    recreate the numbers.
+
     >>> from imagenet_x_hf.schema import FACTORS
     >>> rows = {f: {"images": 10, "error_ratio": 1.0} for f in FACTORS}
-    >>> new, facts = render_card("# My model\\n", {"accuracy": 0.5, "images": 160, "factors": rows}, model="m")
+    >>> results = Results.from_dict({"accuracy": 0.5, "images": 160, "factors": rows})
+    >>> new, facts = render_card("# My model\\n", results, CardOptions(model_name="m"))
     >>> new.startswith("---\\nmodel-index:") and "\\n---\\n# My model\\n\\n<!-- imagenet-x" in new
     True
     >>> facts["section"], facts["eval_results"], facts["other_eval_results"]
@@ -92,7 +94,9 @@ def render_card(
     """
     from huggingface_hub import ModelCard
 
-    results = check_results(results)
+    options = options or CardOptions()
+    model = options.model_name or results.model or "model"
+    dataset_id, keep_other_settings = options.dataset_id or DATASET_ID, options.keep_other_settings
     match, data = parse_yaml_block(content, source=source)
     body_start = match.end() if match else 0
     body = content[body_start:]
@@ -108,9 +112,9 @@ def render_card(
     section = render_section(
         results,
         model=model,
-        image=chart,
+        image=CHART_NAME if options.chart else None,
         reproduce=reproduce,
-        template=template,
+        template=options.template,
         replaced_other_settings=len(replaced),
         other_settings_kept=keep_other_settings and any(any_imagenet_x(r) for r in others),
     )
@@ -185,67 +189,53 @@ def _write_atomically(files: Sequence[tuple[Path, bytes]]) -> None:
 
 def update_model_card(
     card_path: str | os.PathLike,
-    results: Mapping,
+    results: Results,
+    options: CardOptions | None = None,
     *,
-    model: str | None = None,
-    base_content: str | None = None,
-    chart: bool = True,
     reproduce: Sequence[str] = (),
-    template: str | os.PathLike | None = None,
-    dataset_id: str | None = None,
-    keep_other_settings: bool = False,
-    eval_results: bool = True,
+    base_content: str | None = None,
     eval_results_base: str | None = None,
     source_url: str | None = None,
     date: str | None = None,
-    dataset_revision: str | None = None,
 ) -> CardUpdate:
-    """Add (or replace) the robustness section and eval results of ``card_path``.
+    """Add (or replace) the robustness section and eval results of ``card_path``, as ``options`` say.
 
     The card is created when it does not exist; ``base_content`` (e.g. the card
     downloaded from the Hub) replaces what is read from ``card_path``. With
-    ``chart``, the error-ratio chart is written next to the card as
+    ``options.chart``, the error-ratio chart is written next to the card as
     ``imagenet_x_error_ratios.png`` and referenced from the section.
 
-    With ``eval_results``, ``.eval_results/imagenet-x.yaml`` is written beside the card
+    With ``options.eval_results``, ``.eval_results/imagenet-x.yaml`` is written beside the card
     (the Hub's evaluation-results format, see ``imagenet_x_hf.reports.eval_results``),
-    pointing at the benchmark ``dataset_id``; entries of other benchmarks in it are kept.
+    pointing at the benchmark ``options.dataset_id``; entries of other benchmarks in it are kept.
     ``eval_results_base`` (e.g. downloaded from the Hub) replaces the local file's text.
-    Without ``dataset_id`` it is written only when our earlier entries there name the
-    benchmark; ``dataset_revision`` pins the benchmark's commit and ``date`` is when the
+    Without a dataset id it is written only when our earlier entries there name the
+    benchmark; ``options.dataset_revision`` pins the benchmark's commit and ``date`` is when the
     evaluation ran. Results computed with settings other than the benchmark's are not
     written there and remove our earlier entries (the file never contradicts the card);
     ``CardUpdate.eval_results_note`` says so.
     """
     card_path = Path(card_path)
-    eval_dataset_id, dataset_id = dataset_id, dataset_id or DATASET_ID
+    options = options or CardOptions()
     content = read_card(card_path) if base_content is None else base_content
-    results = check_results(results)
-    model = model or results.get("model") or card_path.parent.name or "model"
+    model = options.model_name or results.model or card_path.parent.name or "model"
+    options = options.replace(model_name=model)
     new_content, facts = render_card(
-        content,
-        results,
-        model=model,
-        chart=CHART_NAME if chart else None,
-        reproduce=reproduce,
-        template=template,
-        dataset_id=dataset_id,
-        source=repr(str(card_path)),
-        keep_other_settings=keep_other_settings,
+        content, results, options, reproduce=reproduce, source=repr(str(card_path))
     )
     files = [(card_path, new_content.encode("utf-8"))]
     eval_path, note, removed = None, None, False
-    if eval_results:
+    if options.eval_results:
         eval_path = card_path.parent / hub_eval.EVAL_RESULTS_FILE
         existing_text = read_card(eval_path) if eval_results_base is None else eval_results_base
         existing = hub_eval.read_entries(existing_text, source=repr(str(eval_path)))
         text, note = eval_results_text(
             results,
-            dataset_id=eval_dataset_id,
+            dataset_id=options.dataset_id,
             existing=existing,
             source_url=source_url,
             date=date,
-            revision=dataset_revision,
+            revision=options.dataset_revision,
         )
         if text is None:
             eval_path = None
@@ -255,7 +245,7 @@ def update_model_card(
         else:
             files.append((eval_path, text.encode("utf-8")))
     chart_path = None
-    if chart:
+    if options.chart:
         from imagenet_x_hf.reports.plots import figure_bytes, plot_error_ratios
 
         chart_path = card_path.parent / CHART_NAME
@@ -276,7 +266,7 @@ def update_model_card(
 
 
 def eval_results_text(
-    results: Mapping,
+    results: Results,
     *,
     dataset_id: str | None,
     existing: Sequence[Mapping],
@@ -293,7 +283,7 @@ def eval_results_text(
     earlier entries point at is used; with neither, nothing is written.
     """
     file = hub_eval.EVAL_RESULTS_FILE
-    if not hub_eval.benchmark_protocol(scoring_settings(results)):
+    if not hub_eval.benchmark_protocol(results.scoring):
         kept = hub_eval.without_ours(existing)
         why = (
             "the benchmark's tasks use the default settings (top factor, top-1 errors, prototypes "

@@ -11,15 +11,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from imagenet_x_hf.errors import ResultsFileError
-from imagenet_x_hf.reports.inputs import SETTINGS, ModelResults, check_same_settings, unique_names
-from imagenet_x_hf.reports.summary import (
-    factor_label,
-    factor_rows,
-    format_interval,
-    format_percent,
-    format_ratio,
-)
+from imagenet_x_hf.reports.format import factor_label, format_interval, format_percent, format_ratio
+from imagenet_x_hf.reports.inputs import ModelResults, check_same_settings, unique_names
 from imagenet_x_hf.schema import FACTORS
+
+# The order the comparison's "settings" have always been printed in.
+_SETTINGS_ORDER = (
+    "split",
+    "which_factor",
+    "error_type",
+    "filter_prototypes",
+    "confidence_level",
+    "empty_real",
+)
 
 
 def pick_baseline(models: Sequence[ModelResults], baseline: str | None) -> ModelResults:
@@ -37,10 +41,11 @@ def pick_baseline(models: Sequence[ModelResults], baseline: str | None) -> Model
 def compare_models(
     models: Sequence[ModelResults], *, baseline: str | None = None, paired: bool = True
 ) -> dict:
-    """A JSON-ready comparison: each model's results and, with ``paired``, each one minus the baseline.
+    """A comparison: each model's results and, with ``paired``, each one minus the baseline.
 
-    Returns ``{"baseline", "settings", "models": {name: RESULTS}, "comparisons": [paired dicts]}``
-    where each comparison is ``paired_comparison(model, baseline)`` (difference = model - baseline).
+    Returns ``{"baseline", "settings", "models": {name: Results}, "comparisons": [paired dicts]}``
+    where each comparison is ``paired_comparison(model, baseline)`` (difference = model - baseline);
+    ``comparison_json`` makes it JSON-ready.
     """
     if len(models) < 2:
         raise ResultsFileError(
@@ -49,22 +54,28 @@ def compare_models(
     unique_names(models)
     check_same_settings(models)
     base = pick_baseline(models, baseline)
-    settings = {key: base.results.get(key) for key in SETTINGS if key in base.results}
+    scoring = base.results.scoring
+    settings = {key: getattr(scoring, key) for key in _SETTINGS_ORDER}
     comparisons = []
     if paired:
         from imagenet_x_hf.metrics import paired_comparison
 
-        options = {k: base.results[k] for k in SETTINGS if base.results.get(k) is not None}
         for model in models:
             if model is base:
                 continue
-            comparisons.append(paired_comparison(model.predictions(), base.predictions(), **options))
+            comparisons.append(paired_comparison(model.predictions(), base.predictions(), scoring))
     return {
         "baseline": base.name,
         "settings": settings,
         "models": {m.name: m.results for m in models},
         "comparisons": comparisons,
     }
+
+
+def comparison_json(report: dict[str, Any]) -> dict[str, Any]:
+    """The comparison as JSON-ready data (each model's results without its run record)."""
+    models = {name: r.replace(run=None).to_dict() for name, r in report["models"].items()}
+    return {**report, "models": models}
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], align: Sequence[str]) -> list[str]:
@@ -83,8 +94,8 @@ def format_comparison(report: dict[str, Any]) -> str:
     A difference is starred when its interval excludes 0.
     """
     names = list(report["models"])
-    rows_by_model = {name: factor_rows(report["models"][name]) for name in names}
-    body = [["accuracy", *(format_percent(report["models"][n].get("accuracy")) for n in names)]]
+    rows_by_model = {name: report["models"][name].factors for name in names}
+    body = [["accuracy", *(format_percent(report["models"][n].accuracy) for n in names)]]
     for i, factor in enumerate(FACTORS):
         cells = []
         for name in names:

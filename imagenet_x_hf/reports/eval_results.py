@@ -33,6 +33,7 @@ from typing import Any
 import yaml
 
 from imagenet_x_hf.errors import ModelCardError
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS
 from imagenet_x_hf.settings import ScoringOptions
 
@@ -158,7 +159,7 @@ def registration_steps(dataset_id: str | None = None) -> list[str]:
 
 
 def eval_result_entries(
-    results: Mapping,
+    results: Results,
     *,
     dataset_id: str,
     date: str | None = None,
@@ -166,7 +167,7 @@ def eval_result_entries(
     source_name: str | None = None,
     revision: str | None = None,
 ) -> list[dict[str, Any]]:
-    """The ``.eval_results`` entries of a RESULTS dict: accuracy and each factor's error ratio.
+    """The ``.eval_results`` entries of ``results``: accuracy and each factor's error ratio.
 
     Values are exactly those of ``results`` (no rounding). Factors without an error
     ratio are left out: the Hub needs a number. ``date`` is when the evaluation ran (left
@@ -175,8 +176,8 @@ def eval_result_entries(
     dataset's commit.
 
     >>> rows = {f: {"error_ratio": 1.5} for f in FACTORS}
-    >>> entries = eval_result_entries({"accuracy": 0.75, "factors": rows}, dataset_id="me/imagenet-x",
-    ...                               date="2026-01-02")
+    >>> results = Results.from_dict({"accuracy": 0.75, "images": 100, "factors": rows})
+    >>> entries = eval_result_entries(results, dataset_id="me/imagenet-x", date="2026-01-02")
     >>> entries[0]["dataset"], entries[0]["value"], entries[0]["date"], len(entries), "source" in entries[0]
     ({'id': 'me/imagenet-x', 'task_id': 'accuracy'}, 0.75, '2026-01-02', 17, False)
     """
@@ -184,11 +185,11 @@ def eval_result_entries(
     from imagenet_x_hf.reports.summary import accuracy_name
 
     notes = (
-        f"{accuracy_name(results)} (a fraction) and error ratios (lower is better); top factor, top-1 "
+        f"{accuracy_name(results.scoring.error_type)} (a fraction) and error ratios (lower is better); top factor, top-1 "
         f"errors, prototypes excluded, validation split; {NOTES_MARK} {__version__}"
     )
-    values = [(ACCURACY_TASK, results["accuracy"])]
-    values += [(factor_task(f), results["factors"][f].get("error_ratio")) for f in FACTORS]
+    values = [(ACCURACY_TASK, results.accuracy)]
+    values += [(factor_task(row.factor), row.error_ratio) for row in results.factors]
     entries = []
     for task, value in values:
         if value is None:

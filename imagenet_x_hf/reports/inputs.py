@@ -1,7 +1,7 @@
 """Read what a report is made from: a run directory, a results file or a predictions file.
 
 A run directory is what ``imagenet-x evaluate --output DIR`` writes: ``results.json``
-(a RESULTS dict plus a ``"run"`` key) next to ``predictions.parquet`` and
+(``Results.to_dict()``, with the run's record and placement) next to ``predictions.parquet`` and
 ``predictions.csv``. A predictions file (the authors' CSV format, or Parquet) is
 scored here with ``imagenet_x_hf.metrics.score_predictions``.
 """
@@ -17,13 +17,12 @@ from typing import Any
 
 from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.reproduce import public_model_name
-from imagenet_x_hf.reports.summary import check_results
+from imagenet_x_hf.results import Results, RunRecord
+from imagenet_x_hf.settings import ScoringOptions
 
 RESULTS_FILE = "results.json"
 PREDICTION_FILES = ("predictions.parquet", "predictions.csv")
 PREDICTION_SUFFIXES = (".csv", ".parquet")
-# The settings two results must share to be compared.
-SETTINGS = ("split", "which_factor", "error_type", "filter_prototypes", "confidence_level", "empty_real")
 
 
 @dataclasses.dataclass
@@ -35,12 +34,16 @@ class ModelResults:
     """
 
     name: str
-    results: dict
+    results: Results
     source: Path | str  # str: the address of a model in a Hub predictions repository
     kind: str
     predictions_path: Path | None = None
-    run: dict | None = None
     _predictions: Any = dataclasses.field(default=None, repr=False)
+
+    @property
+    def run(self) -> RunRecord | None:
+        """How the run made the predictions, when the results come from ``imagenet-x evaluate``."""
+        return self.results.run
 
     def predictions(self):
         """The model's predictions (``imagenet_x_hf.metrics.Predictions``), read once."""
@@ -92,15 +95,14 @@ def read_run(directory: str | os.PathLike, *, name: str | None = None) -> ModelR
 def _from_results(
     data: Any, path: Path, *, kind: str, name: str | None, source: str | None = None
 ) -> ModelResults:
-    results = check_results(data, source=source or repr(str(path)))
-    run = results.pop("run", None)
+    results = Results.from_dict(data, source=source or repr(str(path)))
     # Predictions sit next to a run's results.json; a results file elsewhere has none of its own.
     predictions_path = (
         next((path.parent / f for f in PREDICTION_FILES if (path.parent / f).is_file()), None)
         if kind == "run" or path.name == RESULTS_FILE
         else None
     )
-    model = results.get("model") or (run or {}).get("model")
+    model = results.model or (results.run.model if results.run else None)
     name = name or (public_model_name(model) if model else path.parent.name)
     return ModelResults(
         name=str(name),
@@ -108,7 +110,6 @@ def _from_results(
         source=path.parent if kind == "run" else path,
         kind=kind,
         predictions_path=predictions_path,
-        run=run if isinstance(run, dict) else None,
     )
 
 
@@ -170,8 +171,10 @@ def file_model_name(path: Path) -> str:
     return path.stem
 
 
-def score_file(path: str | os.PathLike, *, name: str | None = None, **options: Any) -> ModelResults:
-    """Score a predictions file (CSV or Parquet) with the metric; ``options`` go to ``score_predictions``."""
+def score_file(
+    path: str | os.PathLike, *, name: str | None = None, options: ScoringOptions | None = None
+) -> ModelResults:
+    """Score a predictions file (CSV or Parquet) with the metric, as ``options`` say."""
     from imagenet_x_hf.metrics import read_predictions
 
     path = Path(path)
@@ -187,11 +190,13 @@ def score_file(path: str | os.PathLike, *, name: str | None = None, **options: A
     )
 
 
-def _score(predictions, *, name: str, source: Path | str, path: Path, options: dict) -> ModelResults:
+def _score(
+    predictions, *, name: str, source: Path | str, path: Path, options: ScoringOptions | None
+) -> ModelResults:
     from imagenet_x_hf.metrics import score_predictions
 
     predictions = dataclasses.replace(predictions, name=name)
-    results = check_results(score_predictions(predictions, **options), source=repr(str(source)))
+    results = score_predictions(predictions, options)
     return ModelResults(
         name=name,
         results=results,
@@ -202,7 +207,9 @@ def _score(predictions, *, name: str, source: Path | str, path: Path, options: d
     )
 
 
-def score_shared(source: str | os.PathLike, *, name: str | None = None, **options: Any) -> list[ModelResults]:
+def score_shared(
+    source: str | os.PathLike, *, name: str | None = None, options: ScoringOptions | None = None
+) -> list[ModelResults]:
     """Score every model asked for in a predictions repository (a folder or ``hf://datasets/ORG/REPO[/MODEL]``).
 
     Each model's ``source`` is its address (``REPO/CONFIG``), which any command reads back.
@@ -225,18 +232,20 @@ def score_shared(source: str | os.PathLike, *, name: str | None = None, **option
     return models
 
 
-def load_model_results(path: str | os.PathLike, *, name: str | None = None, **options: Any) -> ModelResults:
+def load_model_results(
+    path: str | os.PathLike, *, name: str | None = None, options: ScoringOptions | None = None
+) -> ModelResults:
     """A run directory, a results ``.json``, a predictions ``.csv``/``.parquet`` file, or one model of a
     predictions repository (a folder or ``hf://datasets/ORG/REPO[/MODEL]``, see :mod:`imagenet_x_hf.share`).
 
-    ``options`` (``which_factor``, ``error_type``, ...) apply when a predictions file
+    ``options`` (how to score) apply when a predictions file
     is scored; results read from a run or a JSON file keep the settings they were
     computed with (``check_same_settings`` compares them).
     """
     from imagenet_x_hf.share import is_predictions_source
 
     if is_predictions_source(path):
-        models = score_shared(path, name=name, **options)
+        models = score_shared(path, name=name, options=options)
         if len(models) > 1:
             raise ResultsFileError(
                 f"{str(path)!r} holds {len(models)} models ({', '.join(m.name for m in models[:6])}"
@@ -255,40 +264,39 @@ def load_model_results(path: str | os.PathLike, *, name: str | None = None, **op
     if path.suffix.lower() == ".json":
         return read_results_file(path, name=name)
     if path.suffix.lower() in PREDICTION_SUFFIXES:
-        return score_file(path, name=name, **options)
+        return score_file(path, name=name, options=options)
     raise ResultsFileError(
         f"{str(path)!r} is neither a run directory, a .json results file nor a .csv/.parquet "
         "predictions file; rename it with the right extension or pass the run directory"
     )
 
 
-def load_all_model_results(path: str | os.PathLike, **options: Any) -> list[ModelResults]:
+def load_all_model_results(
+    path: str | os.PathLike, *, options: ScoringOptions | None = None
+) -> list[ModelResults]:
     """Like ``load_model_results``, but every model of a ``score --json`` file or a predictions repository."""
     from imagenet_x_hf.share import is_predictions_source
 
     if is_predictions_source(path):
-        return score_shared(path, **options)
+        return score_shared(path, options=options)
     path = Path(path)
     if path.is_file() and path.suffix.lower() == ".json":
         return read_results_documents(path)
-    return [load_model_results(path, **options)]
+    return [load_model_results(path, options=options)]
 
 
-def check_scoring_flags(models: Sequence[ModelResults], settings: Any) -> None:
+def check_scoring_flags(models: Sequence[ModelResults], settings: ScoringOptions) -> None:
     """Fail when scoring options given on the command line contradict results read from a file.
 
     Results read from a run or a JSON file keep the settings they were computed with, so a
     non-default option given for them would be silently ignored; it is an error instead.
     """
-    from imagenet_x_hf.reports.summary import scoring_settings
-    from imagenet_x_hf.settings import ScoringOptions
-
     default = ScoringOptions()
     asked = {k: v for k, v in settings.to_dict().items() if v != getattr(default, k)}
     for model in models:
         if model.kind == "predictions" or not asked:
             continue
-        have = scoring_settings(model.results).to_dict()
+        have = model.results.scoring.to_dict()
         for key, value in asked.items():
             if have[key] != value:
                 raise ResultsFileError(
@@ -298,15 +306,16 @@ def check_scoring_flags(models: Sequence[ModelResults], settings: Any) -> None:
                 )
 
 
-def check_same_settings(models: Sequence[ModelResults], *, expected: Mapping[str, Any] | None = None) -> None:
+def check_same_settings(models: Sequence[ModelResults], *, expected: ScoringOptions | None = None) -> None:
     """Fail unless all results were computed with the same settings (and ``expected`` ones)."""
     if not models:
         return
-    reference = dict(expected or {}) or {k: models[0].results.get(k) for k in SETTINGS}
+    reference = (expected or models[0].results.scoring).to_dict()
     for model in models:
+        have = model.results.scoring.to_dict()
         for key, want in reference.items():
-            got = model.results.get(key)
-            if key in model.results and got != want:
+            got = have[key]
+            if got != want:
                 raise ResultsFileError(
                     f"{model.name!r} ({model.source}) was scored with {key}={got!r} but the comparison uses "
                     f"{key}={want!r}; pass its predictions file instead (it is then scored with the "

@@ -28,6 +28,7 @@ from markupsafe import Markup, escape
 
 from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.inputs import ModelResults
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
 
 FILES = ("leaderboard.csv", "leaderboard.md", "leaderboard.html")
@@ -67,7 +68,7 @@ class Row:
     def zoo_text(self) -> str:
         if self.zoo_percentile is None:
             return self.zoo_note or ""
-        from imagenet_x_hf.reports.summary import factor_label
+        from imagenet_x_hf.reports.format import factor_label
 
         # rounded down: a share of models never rounds up
         parts = [f"accuracy above {math.floor(self.zoo_percentile)}% of the zoo's models"]
@@ -88,14 +89,16 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _zoo(results: Mapping, zoo) -> dict[str, Any]:
+def _zoo(results: Results, zoo) -> dict[str, Any]:
     """The placement of one model (``zoo.place``); a note when it cannot be made."""
     from imagenet_x_hf.zoo import place
 
     if zoo is None:
-        block = results.get("zoo") if isinstance(results.get("zoo"), Mapping) else None
-        if block is None or block.get("skipped"):
-            return {"note": (block or {}).get("note") or "not placed: the zoo's tables are not available"}
+        placement = results.zoo
+        if placement is None or placement.skipped:
+            note = placement.note if placement is not None else None
+            return {"note": note or "not placed: the zoo's tables are not available"}
+        block = placement.to_dict()
     else:
         try:
             block = place(results, zoo=zoo)
@@ -139,20 +142,15 @@ def _load_zoo():
 def result_row(model: ModelResults, *, zoo=None, output: str | None = None) -> Row:
     """The row of one model's results (a run, a results file or scored predictions)."""
     results = model.results
-    name = str(results.get("model") or model.name)
+    name = str(results.model or model.name)
     row = Row(name=model.name, model=name, status="ok", output=output or str(model.source))
-    row.accuracy = _number(results.get("accuracy"))
-    row.images = results.get("images")
-    row.images_per_second = _number(((model.run or {}).get("timing") or {}).get("images_per_second"))
-    row.confidence_level = _number(results.get("confidence_level"))
-    for factor in FACTORS:
-        d = results["factors"][factor]
-        row.ratios[factor] = (
-            _number(d.get("error_ratio")),
-            _number(d.get("error_ratio_low")),
-            _number(d.get("error_ratio_high")),
-        )
-    placed = _zoo({**results, "model": name}, zoo)
+    row.accuracy = _number(results.accuracy)
+    row.images = results.images
+    row.images_per_second = _number(model.run.timing.get("images_per_second") if model.run else None)
+    row.confidence_level = _number(results.scoring.confidence_level)
+    for d in results.factors:
+        row.ratios[d.factor] = (_number(d.error_ratio), _number(d.low), _number(d.high))
+    placed = _zoo(results.replace(model=name), zoo)
     row.zoo_percentile = placed.get("percentile")
     row.zoo_more, row.zoo_fewer = placed.get("more", []), placed.get("fewer", [])
     row.zoo_note = placed.get("note")
@@ -255,7 +253,8 @@ def to_csv(rows: Sequence[Row]) -> str:
 
 def _interval(factor: str, low: float | None, high: float | None) -> str:
     """``"1.004–1.62"``: an end near 1 keeps the decimals that tell it from 1 (the reports' format)."""
-    from imagenet_x_hf.reports.summary import FactorRow, format_interval
+    from imagenet_x_hf.reports.format import format_interval
+    from imagenet_x_hf.results import FactorResult as FactorRow
 
     if low is None or high is None:
         return ""
@@ -280,7 +279,7 @@ def _md_escape(text: str) -> str:
 def to_markdown(rows: Sequence[Row]) -> str:
     """A Markdown table; a ratio whose interval excludes 1 is in bold."""
     level = next((r.confidence_level for r in rows if r.confidence_level), 0.95)
-    from imagenet_x_hf.reports.summary import factor_label
+    from imagenet_x_hf.reports.format import factor_label
 
     header = ["#", "model", "accuracy", *(factor_label(f) for f in FACTORS), "zoo"]
     lines = [
@@ -352,7 +351,7 @@ def _attr(value: float | None) -> str:
 
 def to_html(rows: Sequence[Row], *, title: str = "ImageNet-X leaderboard") -> str:
     """One self-contained page: the table, sortable by any column (a click on its header)."""
-    from imagenet_x_hf.reports.summary import factor_label
+    from imagenet_x_hf.reports.format import factor_label
 
     level = next((r.confidence_level for r in rows if r.confidence_level), 0.95)
     head = ['<th class="num" title="rank by accuracy">#</th>', '<th class="name">model</th>']

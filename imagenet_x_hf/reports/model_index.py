@@ -27,6 +27,7 @@ from huggingface_hub.utils import yaml_dump
 
 from imagenet_x_hf.errors import ModelCardError
 from imagenet_x_hf.reports.yaml_splice import key_span, replace_key, replace_list_items
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.settings import ScoringOptions
 
@@ -72,25 +73,26 @@ def settings_label(settings: ScoringOptions) -> str:
 
 
 def eval_results_for(
-    results: Mapping, *, dataset_id: str = DATASET_ID, keep_other_settings: bool = False
+    results: Results, *, dataset_id: str = DATASET_ID, keep_other_settings: bool = False
 ) -> list[EvalResult]:
-    """Overall accuracy and the per-factor error ratios of a RESULTS dict as ``EvalResult``s.
+    """Overall accuracy and the per-factor error ratios of ``results`` as ``EvalResult``s.
 
     Every scoring setting goes into each result's ``args`` (from the one ``ScoringOptions``
     object, so none can be dropped). With ``keep_other_settings`` the metric names also
     carry the settings, since the Hub shows names and not ``args``. Factors without an
     error ratio (no image carries them) are left out: the Hub needs a number.
 
+    >>> from imagenet_x_hf.schema import FACTORS
     >>> rows = {f: {"error_ratio": 1.0 + i / 100} for i, f in enumerate(FACTORS)}
-    >>> ours = eval_results_for({"accuracy": 0.8, "factors": rows})
+    >>> ours = eval_results_for(Results.from_dict({"accuracy": 0.8, "images": 100, "factors": rows}))
     >>> len(ours), ours[0].metric_name, ours[1].metric_type, ours[1].metric_config, ours[1].metric_value
     (17, 'Top-1 accuracy', 'error_ratio_pose', None, 1.0)
     >>> sorted(ours[0].metric_args)
     ['confidence_level', 'empty_real', 'error_type', 'filter_prototypes', 'split', 'which_factor']
     """
-    from imagenet_x_hf.reports.summary import accuracy_name, scoring_settings
+    from imagenet_x_hf.reports.summary import accuracy_name
 
-    settings = scoring_settings(results)
+    settings = results.scoring
     args = settings.to_dict()
     suffix = f" ({settings_label(settings)})" if keep_other_settings else ""
     common = dict(
@@ -105,13 +107,13 @@ def eval_results_for(
         EvalResult(
             **common,
             metric_type="accuracy",
-            metric_name=accuracy_name(results) + suffix,
-            metric_value=results["accuracy"],
+            metric_name=accuracy_name(settings.error_type) + suffix,
+            metric_value=results.accuracy,
             metric_args=dict(args),
         )
     ]
-    for factor in FACTORS:
-        value = results["factors"][factor].get("error_ratio")
+    for row in results.factors:
+        factor, value = row.factor, row.error_ratio
         if value is None:
             continue
         out.append(
@@ -167,10 +169,12 @@ def merge_eval_results(
 ) -> list[EvalResult]:
     """Keep the results that are not ours, in their order, then ours.
 
-    >>> old = eval_results_for({"accuracy": 0.5, "factors": {f: {} for f in FACTORS}})
+    >>> from imagenet_x_hf.schema import FACTORS
+    >>> empty = {f: {} for f in FACTORS}
+    >>> old = eval_results_for(Results.from_dict({"accuracy": 0.5, "images": 9, "factors": empty}))
     >>> other = EvalResult(task_type="image-classification", dataset_type="imagenet-1k",
     ...                    dataset_name="ImageNet", metric_type="accuracy", metric_value=0.9)
-    >>> new = eval_results_for({"accuracy": 0.7, "factors": {f: {} for f in FACTORS}})
+    >>> new = eval_results_for(Results.from_dict({"accuracy": 0.7, "images": 9, "factors": empty}))
     >>> [r.metric_value for r in merge_eval_results(old + [other], new)]
     [0.9, 0.7]
     """

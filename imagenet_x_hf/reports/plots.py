@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from imagenet_x_hf.errors import ResultsFileError
-from imagenet_x_hf.reports.summary import factor_label, factor_rows, format_percent
+from imagenet_x_hf.reports.format import factor_label, format_percent
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
 
 WIDTH_IN = 8.0
@@ -76,26 +77,21 @@ def _errors(values, lows, highs) -> np.ndarray:
     return np.clip(np.vstack([v - lo, hi - v]), 0.0, None)
 
 
-def _level(results: Mapping) -> str:
-    level = results.get("confidence_level")
-    return f"{100 * level:g}% " if isinstance(level, (int, float)) else ""
-
-
-def _title(results: Mapping, model: str | None) -> str:
-    name = model or results.get("model") or "model"
+def _title(results: Results, model: str | None) -> str:
+    name = model or results.model or "model"
     return (
-        f"{name}: error ratio per ImageNet-X factor, {_level(results)}intervals "
-        f"(accuracy {format_percent(results.get('accuracy'))})"
+        f"{name}: error ratio per ImageNet-X factor, {100 * results.scoring.confidence_level:g}% intervals "
+        f"(accuracy {format_percent(results.accuracy)})"
     )
 
 
-def plot_error_ratios(results: Mapping, *, model: str | None = None, title: str | None = None):
+def plot_error_ratios(results: Results, *, model: str | None = None, title: str | None = None):
     """A bar per factor (paper order) with its interval, and a dashed line at 1.
 
     A bar is orange when its whole interval lies above 1, blue when below, grey when
     the interval includes 1. Returns a ``matplotlib.figure.Figure``.
     """
-    rows = factor_rows(results)
+    rows = results.factors
     fig, (ax,) = _figure(4.4)
     x = np.arange(len(rows))
     values = np.array([np.nan if r.error_ratio is None else r.error_ratio for r in rows], dtype=float)
@@ -149,7 +145,7 @@ def _legend_versus_one(fig, rows) -> None:
 
 
 def plot_comparison(
-    models: Sequence[tuple[str, Mapping]],
+    models: Sequence[tuple[str, Results]],
     *,
     comparisons: Sequence[Mapping] = (),
     baseline: str | None = None,
@@ -175,7 +171,7 @@ def plot_comparison(
     color_of = {name: MODEL_COLORS[i % len(MODEL_COLORS)] for i, (name, _) in enumerate(models)}
     top = 1.0
     for i, (name, results) in enumerate(models):
-        rows = factor_rows(results)
+        rows = results.factors
         values = [r.error_ratio for r in rows]
         heights = np.array([np.nan if v is None else v for v in values], dtype=float)
         offset = (i - (n - 1) / 2) * width
@@ -184,7 +180,7 @@ def plot_comparison(
             np.nan_to_num(heights),
             width=width * 0.92,
             color=color_of[name],
-            label=f"{name} (acc. {format_percent(results.get('accuracy'))})",
+            label=f"{name} (acc. {format_percent(results.accuracy)})",
             zorder=2,
         )
         ax.errorbar(
@@ -202,7 +198,7 @@ def plot_comparison(
     ax.axhline(1.0, color="#222222", linestyle="--", linewidth=1, zorder=2.5)
     ax.set_ylim(0, top * 1.08)
     _style(ax, ylabel="Error ratio (1 = model's average)")
-    level = _level(models[0][1])
+    level = f"{100 * models[0][1].scoring.confidence_level:g}% "
     _heading(
         fig,
         title

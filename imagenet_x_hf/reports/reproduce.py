@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from imagenet_x_hf.results import Results, RunRecord
 from imagenet_x_hf.settings import ScoringOptions
 
 IMAGENET_PLACEHOLDER = "/path/to/imagenet"
@@ -61,39 +62,26 @@ def _join(argv: Sequence[Any]) -> str:
     return shlex.join(str(a) for a in argv)
 
 
-def _settings(results: Mapping[str, Any]) -> ScoringOptions:
-    from imagenet_x_hf.reports.summary import scoring_settings
+def evaluate_command(run: RunRecord, *, output: str, scoring: ScoringOptions) -> str | None:
+    """The ``imagenet-x evaluate`` command of a run, or None without a model id.
 
-    return scoring_settings(results)
-
-
-def evaluate_command(
-    run: Mapping[str, Any], *, output: str, results: Mapping[str, Any] | None = None
-) -> str | None:
-    """The ``imagenet-x evaluate`` command of a run config, or None without a model id.
-
-    Its scoring options are those of ``results`` (all but the confidence level, which
+    Its scoring options are ``scoring`` (all but the confidence level, which
     ``evaluate`` does not take).
 
-    >>> evaluate_command({"model": "google/vit-base-patch16-224", "batch_size": 64}, output="vit",
-    ...                  results={"error_type": "real_class", "empty_real": "exclude"})
+    >>> evaluate_command(RunRecord(model="google/vit-base-patch16-224", batch_size=64), output="vit",
+    ...                  scoring=ScoringOptions(error_type="real_class", empty_real="exclude"))
     'imagenet-x evaluate --model google/vit-base-patch16-224 --batch-size 64 --imagenet /path/to/imagenet --output vit --error-type real_class --empty-real exclude'
     """
-    command = run.get("command")
-    if isinstance(command, str) and command.strip():
-        return command.strip()
-    if isinstance(command, (list, tuple)) and command:
-        return _join(command)
-    model = run.get("model")
+    model = run.model
     if not model:
         return None
     argv = ["imagenet-x", "evaluate", "--model", public_model_name(model)]
     for keys, flag in _EVALUATE_OPTIONS:
-        value = next((run[k] for k in keys if run.get(k) not in (None, "", False)), None)
+        value = next((run.get(k) for k in keys if run.get(k) not in (None, "", False)), None)
         if value is not None:
             argv += [flag, value]
     argv += ["--imagenet", IMAGENET_PLACEHOLDER, "--output", output]
-    settings = _settings(results or {}).replace(confidence_level=_DEFAULT_LEVEL)
+    settings = scoring.replace(confidence_level=_DEFAULT_LEVEL)
     return _join(argv + settings.cli_args())
 
 
@@ -101,8 +89,7 @@ def reproduce_commands(
     *,
     kind: str,
     source: str | Path,
-    results: Mapping[str, Any],
-    run: Mapping[str, Any] | None = None,
+    results: Results,
     model: str | None = None,
 ) -> list[str]:
     """The commands that recreate the numbers and the section from scratch, install line first.
@@ -111,18 +98,20 @@ def reproduce_commands(
     ``"run"`` (a run directory) or ``"results"`` (a results JSON, e.g. ``score --json``
     output: the section is rebuilt from the model's predictions file, ``MODEL.csv``).
 
-    >>> reproduce_commands(kind="predictions", source="/home/me/preds/ResNet50.csv",
-    ...                    results={"which_factor": "multi", "filter_prototypes": False})[1]
+    >>> from imagenet_x_hf.schema import FACTORS
+    >>> results = Results.from_dict({"which_factor": "multi", "filter_prototypes": False, "accuracy": 0.8,
+    ...                              "images": 10, "factors": {f: {} for f in FACTORS}})
+    >>> reproduce_commands(kind="predictions", source="/home/me/preds/ResNet50.csv", results=results)[1]
     'imagenet-x card --predictions ResNet50.csv --which-factor multi --keep-prototypes --model-card README.md'
     """
-    settings = _settings(results)
+    settings = results.scoring
     from imagenet_x_hf.share import is_predictions_source
 
     # a model of a predictions repository is named by its whole address, which every command reads
     name = str(source) if kind == "predictions" and is_predictions_source(source) else Path(source).name
     if kind == "run":
         commands = [install_command(runner=True)]
-        evaluate = evaluate_command(run or {}, output=name, results=results)
+        evaluate = evaluate_command(results.run or RunRecord(), output=name, scoring=settings)
         if evaluate:
             commands.append(evaluate)
         if settings.confidence_level == _DEFAULT_LEVEL:
@@ -134,7 +123,7 @@ def reproduce_commands(
             commands.append(_join(argv))
         return commands
     if kind == "results":
-        stem = public_model_name(str(results.get("model") or model or Path(name).stem))
+        stem = public_model_name(str(results.model or model or Path(name).stem))
         predictions = f"{stem.replace('/', '_')}.csv"
     else:
         predictions = name

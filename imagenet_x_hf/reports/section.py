@@ -8,19 +8,15 @@ later run finds and replaces exactly its own text and nothing else.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from imagenet_x_hf.errors import ModelCardError
-from imagenet_x_hf.reports.summary import (
-    factor_rows,
-    format_interval,
-    format_percent,
-    format_ratio,
-    summarize,
-    zoo_explanation,
-)
+from imagenet_x_hf.reports.format import format_interval, format_percent, format_ratio
+from imagenet_x_hf.reports.summary import summarize
+from imagenet_x_hf.reports.zoo_sentence import zoo_explanation
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS
 
 START = "<!-- imagenet-x:robustness:start (written by imagenet-x card; edits inside are replaced) -->"
@@ -62,12 +58,10 @@ def method_text(method: str | None) -> str:
     return _METHOD_TEXT.get(method or "", method or "method not recorded")
 
 
-def settings_text(results: Mapping) -> dict[str, str]:
-    """The scoring settings of a RESULTS dict, each said in words."""
-    from imagenet_x_hf.reports.summary import scoring_settings
-
-    settings = scoring_settings(results)
-    coverage = results.get("coverage") or {}
+def settings_text(results: Results) -> dict[str, str]:
+    """The scoring settings of ``results``, each said in words."""
+    settings = results.scoring
+    coverage = results.coverage or {}
     split = settings.split
     if settings.error_type == "real_class":
         error = (
@@ -77,7 +71,7 @@ def settings_text(results: Mapping) -> dict[str, str]:
         )
     else:
         error = _ERROR_TEXT[settings.error_type]
-    method = str(results.get("interval_method") or "")
+    method = str(results.interval_method or "")
     out = {
         "which_factor": _WHICH_FACTOR_TEXT[settings.which_factor],
         "error_type": error,
@@ -104,7 +98,7 @@ def settings_text(results: Mapping) -> dict[str, str]:
             + (f" ({'; '.join(why)})" if why else "")
         )
     else:
-        out["coverage"] = f"{int(results['images']):,} annotated {split} images were scored"
+        out["coverage"] = f"{results.images:,} annotated {split} images were scored"
     return out
 
 
@@ -140,7 +134,7 @@ def markdown_escape(text: Any) -> str:
 
 
 def render_section(
-    results: Mapping,
+    results: Results,
     *,
     model: str,
     image: str | None = None,
@@ -153,11 +147,11 @@ def render_section(
 
     ``image`` is the chart's path relative to the card; ``reproduce`` the commands
     that recreate the numbers (the install line first). The template receives
-    ``model``, ``results``, ``summary`` (``summarize(results)``: ``.lead`` and
+    ``model``, ``results`` (``Results.to_dict()``), ``summary`` (``summarize(results)``: ``.lead`` and
     ``.details`` sentences, factor groups ``.more``, ``.less``, ``.average``,
     ``.unclear``; the lead already compares the model with released models of its
     accuracy), ``zoo`` (what that comparison rests on and its interval in plain words, or
-    none), ``rows`` (one ``FactorRow`` per factor, in the paper's order),
+    none), ``rows`` (one ``FactorResult`` per factor, in the paper's order),
     ``definitions``, ``settings`` (each setting in words), ``accuracy_name``,
     ``image``, ``reproduce``, ``paper_url``, ``project_url``, ``replaced_other_settings``
     (how many earlier results with other settings this run replaced) and
@@ -175,13 +169,13 @@ def render_section(
         summary = summarize(results)
         body = env.get_template(path.name).render(
             model=model,
-            results=results,
+            results=results.to_dict(),
             summary=summary,
-            zoo=zoo_explanation(results.get("zoo")),
+            zoo=zoo_explanation(results.zoo),
             accuracy_name=summary.accuracy_name,
             replaced_other_settings=replaced_other_settings,
             other_settings_kept=other_settings_kept,
-            rows=factor_rows(results),
+            rows=results.factors,
             definitions=FACTOR_DEFINITIONS,
             settings=settings_text(results),
             image=image,

@@ -3,7 +3,7 @@
 ``predictions.csv`` is the authors' format (``file_name,predicted_class,
 predicted_probability``), so their toolkit and ``imagenet-x score`` read it;
 ``predictions.parquet`` adds the top-5 classes and probabilities; ``results.json``
-is the ImageNet-X RESULTS dict of ``imagenet_x_hf.metrics.score_predictions`` with
+is ``Results.to_dict()`` (``imagenet_x_hf.results``) of ``score_predictions``, with
 the run's settings, what they resolved to and its fingerprint under ``"run"`` (its
 ``timing`` adds up every invocation of a resumed run), and the model's place among the
 authors' released models under ``"zoo"`` (:func:`imagenet_x_hf.zoo.zoo_block`).
@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from imagenet_x_hf.results import RunRecord
 from imagenet_x_hf.runner.faults import crash_point
 from imagenet_x_hf.runner.store import RunStore, atomic_write_bytes, atomic_write_json
 from imagenet_x_hf.settings import ScoringOptions
@@ -63,14 +64,11 @@ def write_outputs(
     model_name: str,
     run_info: dict[str, Any],
     scoring: ScoringOptions | None = None,
-    **scoring_fields: Any,
 ) -> dict[str, Any]:
-    """Write the three files (each atomically) and return the results dict.
+    """Write the three files (each atomically) and return what results.json holds.
 
-    ``scoring`` says how results.json scores the predictions; single fields
-    (``which_factor="multi"``) may be given instead, and are checked as one ``ScoringOptions``.
+    ``scoring`` says how results.json scores the predictions (stored once, at the top level).
     """
-    scoring = (scoring or ScoringOptions()).replace(**scoring_fields)
     from imagenet_x_hf.metrics import Predictions, score_predictions
 
     buf = io.BytesIO()
@@ -85,11 +83,11 @@ def write_outputs(
         name=model_name,
         source=str(output / "predictions.parquet"),
     )
-    results = score_predictions(predictions, **scoring.kwargs())
-    results["run"] = run_info
+    results = score_predictions(predictions, scoring)
+    results = results.replace(run=RunRecord.from_dict(run_info, scoring=results.scoring))
     from imagenet_x_hf.zoo import zoo_block
 
     # Where the model stands among the authors' zoo; a note instead when the tables cannot be had.
-    results["zoo"] = zoo_block(results)
-    atomic_write_json(output / "results.json", results)
-    return json.loads(json.dumps(results))  # exactly what the file holds (tuples become lists)
+    data = results.replace(zoo=zoo_block(results)).to_dict()
+    atomic_write_json(output / "results.json", data)
+    return json.loads(json.dumps(data))  # exactly what the file holds (tuples become lists)

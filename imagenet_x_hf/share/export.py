@@ -210,7 +210,7 @@ def _accuracy(predictions, split: str | None) -> tuple[str, float | None, str | 
         out = score_predictions(predictions, options, breakdowns=False)
     except (ValueError, LookupError):
         return split, None, None
-    return split, out["accuracy"], _json(options.to_dict())
+    return split, out.accuracy, _json(options.to_dict())
 
 
 def _zoo_model_type(name: str) -> str | None:
@@ -231,11 +231,12 @@ def _zoo_model_type(name: str) -> str | None:
 def _entry_from_path(path: Path, *, name: str | None, logits: bool) -> _Entry:
     from imagenet_x_hf.metrics import read_predictions
     from imagenet_x_hf.reports.inputs import PREDICTION_FILES, read_run
+    from imagenet_x_hf.results import RunRecord
 
     run = results = None
     if path.is_dir():
         model = read_run(path)
-        results, run = model.results, model.run or {}
+        results, run = model.results, model.run or RunRecord()
         found = [path / f for f in PREDICTION_FILES if (path / f).is_file()]
         if not found:
             raise PredictionsRepoError(
@@ -261,8 +262,9 @@ def _entry_from_path(path: Path, *, name: str | None, logits: bool) -> _Entry:
     }
     split = None
     if run is not None:
-        options = run.get("options") or {}
-        split = results.get("split")
+        # the run's whole settings, scoring included (results.json holds the scoring ones once)
+        options = {**run.options, "scoring": results.scoring.to_dict()}
+        split = results.scoring.split
         row.update(
             revision=run.get("revision"),
             commit=run.get("commit"),

@@ -58,14 +58,14 @@ def extra_models(source: str | os.PathLike, *, which_factor: str = "top", error_
     names, accuracy, ratios, family, types = [], [], [], [], []
     for model in repo.models:
         results = score_predictions(repo.read(model), options, breakdowns=False)
-        if not math.isfinite(_float(results["accuracy"])):
+        if not math.isfinite(_float(results.accuracy)):
             raise PredictionsRepoError(
                 f"{model.model!r} of {source} has no accuracy on the validation split; it cannot join the "
                 "reference: export validation predictions"
             )
         names.append(model.model)
-        accuracy.append(_float(results["accuracy"]))
-        ratios.append([_float(results["factors"][f]["error_ratio"]) for f in FACTORS])
+        accuracy.append(_float(results.accuracy))
+        ratios.append([_float(row.error_ratio) for row in results.factors])
         family.append(EXTRA_FAMILY_PREFIX + (model.row.get("family") or model.model))
         types.append(model.row.get("model_type") or UNSTATED_TYPE)
     return Population(

@@ -1,6 +1,6 @@
 """Where a model stands among a reference of the authors' zoo: expected ratio, excess, percentiles.
 
-``place(results)`` takes one model's results (the dict of
+``place(results)`` takes one model's ``Results`` (of
 ``imagenet_x_hf.metrics.score_predictions``, or a run's ``results.json``) and, per
 factor, compares its error ratio with a reference population of zoo models scored the
 same way (same which_factor and error_type). The reference (``reference=``) is ``all``
@@ -36,11 +36,11 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from imagenet_x_hf.results import Placement, Results
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo.files import COMMIT, REPOSITORY, ZooError, derived_path, load_derived, save_derived
 from imagenet_x_hf.zoo.reference import Population, select, type_key
@@ -63,7 +63,6 @@ INTERVAL_IN_WORDS = (
     "the model differs on that factor from models of its accuracy, which happens to about 1 in 20 "
     "factors of a typical model by chance."
 )
-_WHICH = {"top", "multi"}
 
 
 class Reference:
@@ -190,25 +189,25 @@ def reference_without(zoo_slice: ZooSlice, spec: str, name: str) -> Reference:
     return base._without[family]
 
 
-def _own_rows(extra: Population, results: Mapping) -> np.ndarray:
+def _own_rows(extra: Population, results: Results) -> np.ndarray:
     """Rows of ``extra`` that are the placed model: same name, or the same accuracy and 16 ratios."""
-    name = results.get("model")
-    ratios = np.array([_number(results["factors"][f].get("error_ratio")) for f in FACTORS], dtype=np.float64)
+    name = results.model
+    ratios = np.array([_number(row.error_ratio) for row in results.factors], dtype=np.float64)
     same_name = np.array([name is not None and str(n) == str(name) for n in extra.names], dtype=bool)
-    same_numbers = (extra.accuracy == _number(results.get("accuracy"))) & np.all(
+    same_numbers = (extra.accuracy == _number(results.accuracy)) & np.all(
         (extra.error_ratio == ratios) | (np.isnan(extra.error_ratio) & np.isnan(ratios)), axis=1
     )
     return same_name | same_numbers
 
 
-def reference_with_extra(zoo_slice: ZooSlice, spec: str, extra: Population, results: Mapping) -> Reference:
+def reference_with_extra(zoo_slice: ZooSlice, spec: str, extra: Population, results: Results) -> Reference:
     """The reference ``spec`` with the models of ``extra`` added, less the placed model's family on either side.
 
     A model is never its own reference: the placed model's family is left out of the zoo
     (as :func:`reference_without` does) and out of ``extra`` (matched by name, or by
     identical accuracy and ratios when it was renamed). Fitted once per distinct exclusion.
     """
-    name = results.get("model")
+    name = results.model
     base = (
         reference_without(zoo_slice, spec, str(name)) if name is not None else reference_of(zoo_slice, spec)
     )
@@ -249,26 +248,22 @@ def _none(value: float) -> float | None:
     return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _check_results(results: Mapping) -> None:
-    if not isinstance(results, Mapping) or "factors" not in results or "accuracy" not in results:
+def _check_results(results: Results) -> None:
+    if not isinstance(results, Results):
         raise ZooError(
-            "place() needs one model's results: the dict of score_predictions or a run's results.json "
-            "(with 'accuracy' and 'factors')"
+            "place() needs one model's Results: those of score_predictions, or "
+            "Results.from_dict(a run's results.json)"
         )
-    if results.get("split", "validation") != "validation":
+    if results.scoring.split != "validation":
         raise ZooError(
-            f"the zoo's tables are for the validation split, these results are for {results.get('split')!r}; "
+            f"the zoo's tables are for the validation split, these results are for {results.scoring.split!r}; "
             "score validation predictions to place a model"
         )
-    if results.get("which_factor", "top") not in _WHICH:
-        raise ZooError(
-            f"unknown which_factor {results.get('which_factor')!r} in the results; use 'top' or 'multi'"
-        )
 
 
-def coverage_of(results: Mapping, threshold: float = COVERAGE_THRESHOLD) -> dict:
+def coverage_of(results: Results, threshold: float = COVERAGE_THRESHOLD) -> dict:
     """How much of the annotated images the results cover, and whether that is enough to place them."""
-    cov = results.get("coverage") if isinstance(results.get("coverage"), Mapping) else {}
+    cov = results.coverage or {}
     annotated, used = cov.get("annotated"), cov.get("used")
     if not annotated or used is None:
         return {"annotated": None, "used": None, "fraction": None, "threshold": threshold, "placed": True}
@@ -303,7 +298,7 @@ def _extrapolation(ref: Reference, accuracy: float, families_near: int) -> dict:
 
 
 def place(
-    results: Mapping,
+    results: Results,
     *,
     zoo: Zoo | None = None,
     zoo_dir: str | os.PathLike | None = None,
@@ -329,17 +324,18 @@ def place(
     """
     _check_results(results)
     zoo = zoo if zoo is not None else load_zoo(zoo_dir)
-    which, error_type = results.get("which_factor", "top"), results.get("error_type", "class")
+    scoring = results.scoring
+    which, error_type = scoring.which_factor, scoring.error_type
     zoo_slice = zoo.slice(which, error_type)
-    name = results.get("model")
+    name = results.model
     if extra is not None:
         ref = reference_with_extra(zoo_slice, reference, extra, results)
     elif name is not None:
         ref = reference_without(zoo_slice, reference, str(name))
     else:
         ref = reference_of(zoo_slice, reference)
-    accuracy = _number(results["accuracy"])
-    level = float(results.get("confidence_level", 0.95))
+    accuracy = _number(results.accuracy)
+    level = float(scoring.confidence_level)
     coverage = coverage_of(results)
     notes = []
     if ref.excluded and extra is None:
@@ -348,9 +344,9 @@ def place(
         notes.append(
             f"{name} is placed against the reference without its own family ({', '.join(ref.excluded)})"
         )
-    if not results.get("filter_prototypes", True):
+    if not scoring.filter_prototypes:
         notes.append("the model was scored with the prototype images, the zoo without them")
-    if results.get("error_type") == "real_class" and results.get("empty_real", "error") != "error":
+    if scoring.error_type == "real_class" and scoring.empty_real != "error":
         notes.append("the model excludes images without ReaL labels, the zoo counts them as errors")
     if not coverage["placed"]:
         notes.append(
@@ -372,12 +368,8 @@ def place(
     near_ratio, near_weight = ref.error_ratio[near_rows], ref.weight[near_rows]
     factors = {}
     for k, f in enumerate(FACTORS):
-        d = results["factors"][f]
-        ratio = _number(d.get("error_ratio"))
-        low = _number(d.get("error_ratio_low", ratio))
-        high = _number(d.get("error_ratio_high", ratio))
-        if "error_ratio_interval" in d and d.get("error_ratio_low") is None:  # a placement's own shape
-            low, high = (_number(v) for v in d["error_ratio_interval"])
+        d = results.factor(f)
+        ratio, low, high = _number(d.error_ratio), _number(d.low), _number(d.high)
         excess = ratio - expected[k]
         factors[f] = {
             "error_ratio": _none(ratio),
@@ -438,14 +430,16 @@ def adjustment_check(
     return reference_of(zoo.slice(which_factor, error_type), reference).quality()
 
 
-def zoo_block(results: Mapping, *, zoo_dir: str | os.PathLike | None = None, reference: str = "all") -> dict:
+def zoo_block(
+    results: Results, *, zoo_dir: str | os.PathLike | None = None, reference: str = "all"
+) -> Placement:
     """The ``zoo`` block of a run's results.json: the placement, or a note saying why it is absent.
 
     Never raises for a missing zoo: offline without a cache or a local copy, the block
     says how to get the tables. Downloads only when online and the cache lacks them.
     """
     try:
-        return place(results, zoo_dir=zoo_dir, reference=reference)
+        return Placement.from_dict(place(results, zoo_dir=zoo_dir, reference=reference))
     except (ZooError, KeyError, TypeError, ValueError, OSError) as err:
         # a finished run must still write its results: the block says what went wrong instead
-        return {"skipped": True, "note": f"not placed among the ImageNet-X zoo: {err}"}
+        return Placement(skipped=True, note=f"not placed among the ImageNet-X zoo: {err}")

@@ -22,6 +22,7 @@ from PIL import Image
 from imagenet_x_hf.cli import main
 from imagenet_x_hf.loaders.catalog import Catalog
 from imagenet_x_hf.reports.html import build_report
+from imagenet_x_hf.settings import ReportOptions
 from imagenet_x_hf.testing import annotated_file_names, label_of, make_synthetic_imagenet, synthetic_colour
 
 from .conftest import cards_of
@@ -31,7 +32,7 @@ PER_FACTOR = 2
 
 @pytest.fixture(scope="module")
 def shown(vit) -> list[str]:
-    page = build_report(vit, per_factor=PER_FACTOR, progress=False, zoo=False).html
+    page = build_report(vit, ReportOptions(per_factor=PER_FACTOR, zoo=False), progress=False).html
     return sorted({c["file"] for c in cards_of(page)})
 
 
@@ -79,7 +80,9 @@ def test_only_the_images_shown_are_read_and_each_card_gets_its_own(
             yield from original_members(fd, start, size, where)
 
         monkeypatch.setattr(tars, "_members", members)
-    report = build_report(vit, imagenet=source, per_factor=PER_FACTOR, progress=False, zoo=False)
+    report = build_report(
+        vit, ReportOptions(imagenet=source, per_factor=PER_FACTOR, zoo=False), progress=False
+    )
     assert sorted(reads) == shown  # each shown image once, nothing else
     if layout == "val_tar":
         assert walks == [str(source)]  # the tar's headers are walked once
@@ -111,7 +114,9 @@ def test_missing_and_undecodable_images_are_reported_not_dropped(vit, shown, tmp
 
 def test_thumbnail_size_is_configurable(vit, shown, tmp_path):
     source = make_synthetic_imagenet(tmp_path, layout="val_tar", file_names=shown, size=(500, 375))
-    report = build_report(vit, imagenet=source, per_factor=1, thumbnail_size=64, progress=False, zoo=False)
+    report = build_report(
+        vit, ReportOptions(imagenet=source, per_factor=1, thumbnail_size=64, zoo=False), progress=False
+    )
     sizes = {image.size for image in _thumbnails(report.html).values()}
     assert sizes == {(64, 48)}
 

@@ -18,13 +18,14 @@ from imagenet_x_hf.cli import main
 from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.html import build_report, write_report
 from imagenet_x_hf.schema import CLASS_NAMES, FACTORS
+from imagenet_x_hf.settings import ReportOptions
 
 from .conftest import cards_of, read_csv_predictions
 
 
 @pytest.fixture(scope="module")
 def vit_page(vit):
-    return build_report(vit, per_factor=5, progress=False, zoo=False).html
+    return build_report(vit, ReportOptions(per_factor=5, zoo=False), progress=False).html
 
 
 def _errors_by_factor(oracle, predictions, *, kind="top"):
@@ -82,9 +83,9 @@ def test_the_page_is_self_contained_and_has_no_thumbnails_without_a_source(vit_p
 
 
 def test_the_sample_is_deterministic_and_the_seed_changes_it(vit, vit_page):
-    again = build_report(vit, per_factor=5, progress=False, zoo=False).html
+    again = build_report(vit, ReportOptions(per_factor=5, zoo=False), progress=False).html
     assert again == vit_page
-    other = build_report(vit, per_factor=5, seed=1, progress=False, zoo=False).html
+    other = build_report(vit, ReportOptions(per_factor=5, seed=1, zoo=False), progress=False).html
     assert {c["file"] for c in cards_of(other)} != {c["file"] for c in cards_of(vit_page)}
 
 
@@ -100,7 +101,7 @@ def test_multi_factor_results_draw_from_every_marked_factor(vit_csv, oracle, tmp
 
 def test_comparison_pairs_the_models_and_shows_where_they_disagree(vit, resnet, vit_csv, resnet_csv, oracle):
     page = build_report(
-        vit, compare=[resnet], per_factor=0, compare_per_factor=3, progress=False, zoo=False
+        vit, ReportOptions(per_factor=0, compare_per_factor=3, zoo=False), compare=[resnet], progress=False
     ).html
     a, b = read_csv_predictions(vit_csv), read_csv_predictions(resnet_csv)
     shared = [n for n in a if n in b and n in oracle]
@@ -122,7 +123,7 @@ def test_comparison_pairs_the_models_and_shows_where_they_disagree(vit, resnet, 
 def _zoo(vit):
     block = {"models": 2497, "trend": "linear in logit accuracy", "factors": {}}
     for i, factor in enumerate(FACTORS):
-        ratio = vit.results["factors"][factor]["error_ratio"]
+        ratio = vit.results.factor(factor).error_ratio
         excess = (i - 7.5) / 20
         block["factors"][factor] = {
             "error_ratio": ratio,
@@ -138,16 +139,18 @@ def _zoo(vit):
 def test_a_zoo_block_in_the_results_is_rendered(vit, tmp_path):
     import dataclasses
 
-    results = dict(vit.results, zoo=_zoo(vit))
-    model = dataclasses.replace(vit, results=results)
-    page = build_report(model, per_factor=1, progress=False).html
+    from imagenet_x_hf.results import Placement
+
+    block = _zoo(vit)
+    model = dataclasses.replace(vit, results=vit.results.replace(zoo=Placement.from_dict(block)))
+    page = build_report(model, ReportOptions(per_factor=1), progress=False).html
     section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
     assert '<a href="#zoo">' in page and "Placement per factor" in section
     assert "2,497" in section and "linear in logit accuracy" in section
     rows = re.findall(r'<tr class="(\w+)"><th scope="row">([a-z ]+)</th>((?:<td>[^<]*</td>)+)</tr>', section)
     assert [r[1] for r in rows] == [f.replace("_", " ") for f in FACTORS]
     for (side, _, cells), factor in zip(rows, FACTORS, strict=True):
-        entry = results["zoo"]["factors"][factor]
+        entry = block["factors"][factor]
         values = re.findall(r"<td>([^<]*)</td>", cells)
         assert values[2] == f"{entry['excess']:+.2f}"
         assert (
@@ -166,14 +169,14 @@ def test_the_zoo_is_asked_when_the_results_have_no_block(vit, monkeypatch):
     from imagenet_x_hf.zoo import place
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
-    assert "zoo" not in vit.results
-    report = build_report(vit, per_factor=1, progress=False)
+    assert vit.results.zoo is None
+    report = build_report(vit, ReportOptions(per_factor=1), progress=False)
     assert report.zoo_shown
     page = report.html
     section = page[page.index('<section id="zoo"') : page.index('<section id="factors"')]
     expected = place(vit.results)["factors"]["pose"]
     assert f"{expected['excess']:+.2f}" in section
-    assert build_report(vit, per_factor=1, progress=False, zoo=False).zoo_shown is False
+    assert build_report(vit, ReportOptions(per_factor=1, zoo=False), progress=False).zoo_shown is False
 
 
 def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
@@ -182,17 +185,22 @@ def test_an_unavailable_zoo_is_a_note_not_an_error(vit, monkeypatch, tmp_path):
     from imagenet_x_hf.errors import ImageNetXError
 
     monkeypatch.setenv("IMAGENET_X_ZOO", str(tmp_path / "no-zoo-here"))
-    report = build_report(vit, per_factor=1, progress=False)
+    report = build_report(vit, ReportOptions(per_factor=1), progress=False)
     page = html.unescape(report.html)
     # the page may be published: it says what to do, without this machine's paths
     assert not report.zoo_shown and "IMAGENET_X_ZOO" in page
     assert str(tmp_path) not in page and "no-zoo-here" not in page
-    skipped = dataclasses.replace(vit, results=dict(vit.results, zoo={"note": "tables unavailable"}))
-    report = build_report(skipped, per_factor=1, progress=False)
+    from imagenet_x_hf.results import Placement, Results
+
+    skipped = Placement(skipped=True, note="tables unavailable")
+    report = build_report(
+        dataclasses.replace(vit, results=vit.results.replace(zoo=skipped)),
+        ReportOptions(per_factor=1, zoo=False),
+        progress=False,
+    )
     assert "Not shown: tables unavailable." in report.html
-    broken = dataclasses.replace(vit, results=dict(vit.results, zoo={"factors": {"posture": {}}}))
-    with pytest.raises(ImageNetXError, match="unknown factor"):
-        build_report(broken, per_factor=1, progress=False)
+    with pytest.raises(ImageNetXError, match="unknown factors"):
+        Results.from_dict({**vit.results.to_dict(), "zoo": {"factors": {"posture": {}}}})
 
 
 def test_cli_writes_the_report_and_summarises_it(vit_csv, tmp_path, capsys):
@@ -230,7 +238,7 @@ def test_bad_options_are_one_line_errors(vit_csv, tmp_path, capsys, extra, messa
 def test_results_from_other_predictions_are_refused(vit, resnet_csv, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     (run / "predictions.csv").write_bytes(resnet_csv.read_bytes())
     assert main(["report", str(run), "-o", str(tmp_path / "r.html"), "--no-zoo"]) == 2
     assert "come from different runs" in capsys.readouterr().err
@@ -241,7 +249,7 @@ def test_results_without_predictions_and_wrong_suffix_are_refused(vit, tmp_path)
 
     with pytest.raises(ResultsFileError, match="needs its predictions"):
         build_report(dataclasses.replace(vit, predictions_path=None, _predictions=None), progress=False)
-    report = build_report(vit, per_factor=1, progress=False, zoo=False)
+    report = build_report(vit, ReportOptions(per_factor=1, zoo=False), progress=False)
     with pytest.raises(ResultsFileError, match=r"name the output \*\.html"):
         write_report(report, tmp_path / "report.pdf")
 
@@ -268,7 +276,9 @@ def test_the_gallery_follows_the_scoring_settings(vit_csv, tmp_path, capsys, opt
 def test_the_hint_names_the_runs_own_imagenet_copy(vit, vit_csv, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    results = dict(vit.results, run={"model": "org/vit", "dataset": {"imagenet": "/data/imagenet/val"}})
+    results = dict(
+        vit.results.to_dict(), run={"model": "org/vit", "dataset": {"imagenet": "/data/imagenet/val"}}
+    )
     (run / "results.json").write_text(json.dumps(results))
     (run / "predictions.csv").write_bytes(vit_csv.read_bytes())
     out = tmp_path / "r.html"
@@ -291,15 +301,19 @@ def test_a_run_placed_without_the_tables_is_placed_when_they_are_here(vit, monke
     """A run evaluated offline carries {"skipped": true, note}; the report looks again."""
     import dataclasses
 
+    from imagenet_x_hf.results import Placement
+
     offline = dataclasses.replace(
         vit,
-        results=dict(vit.results, zoo={"skipped": True, "note": "not placed: offline at /home/me/.cache"}),
+        results=vit.results.replace(
+            zoo=Placement(skipped=True, note="not placed: offline at /home/me/.cache")
+        ),
     )
     monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_COPY))
-    report = build_report(offline, per_factor=1, progress=False)
+    report = build_report(offline, ReportOptions(per_factor=1), progress=False)
     assert report.zoo_shown and "offline" not in report.html
     assert (
-        build_report(offline, per_factor=1, progress=False, zoo=False).zoo_note
+        build_report(offline, ReportOptions(per_factor=1, zoo=False), progress=False).zoo_note
         == "not placed: offline at a local folder"
     )
 
@@ -366,7 +380,7 @@ def test_a_comparison_states_both_accuracies_on_the_paired_images(vit, vit_csv, 
     import numpy as np
 
     from imagenet_x_hf.metrics import Predictions, score_predictions
-    from imagenet_x_hf.reports.summary import format_percent
+    from imagenet_x_hf.reports.format import format_percent
 
     # ResNet scored on a third of the images: the pairing is over those, not over ViT's 46,110
     preds = resnet.predictions()
@@ -376,12 +390,14 @@ def test_a_comparison_states_both_accuracies_on_the_paired_images(vit, vit_csv, 
     other = dataclasses.replace(
         resnet, name="ResNet50-part", results=score_predictions(part), _predictions=part
     )
-    report = build_report(vit, compare=[other], per_factor=1, compare_per_factor=1, progress=False, zoo=False)
+    report = build_report(
+        vit, ReportOptions(per_factor=1, compare_per_factor=1, zoo=False), compare=[other], progress=False
+    )
     prose = html.unescape(report.html)
     paired = re.search(r"Paired on the ([\d,]+) images both were scored on, where (.*?)\.</p>", prose, re.S)
     vit_predictions = read_csv_predictions(vit_csv)
     both = [n for n in names.tolist() if n in oracle]
-    assert paired and int(paired.group(1).replace(",", "")) == len(both) == other.results["images"]
+    assert paired and int(paired.group(1).replace(",", "")) == len(both) == other.results.images
     vit_there = np.mean([vit_predictions[n][0] == oracle[n]["label"] for n in both])
     assert f"ViT's top-1 accuracy is {format_percent(vit_there)}" in paired.group(2)
-    assert format_percent(vit_there) != format_percent(vit.results["accuracy"])
+    assert format_percent(vit_there) != format_percent(vit.results.accuracy)

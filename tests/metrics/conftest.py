@@ -23,3 +23,11 @@ def val_arrays():
     from imagenet_x_hf.annotations import split_annotations
 
     return split_annotations("validation")
+
+
+def score(predictions, *, breakdowns: bool = True, **settings):
+    """The JSON-ready results of ``score_predictions`` under ``ScoringOptions(**settings)``."""
+    from imagenet_x_hf.metrics import score_predictions
+    from imagenet_x_hf.settings import ScoringOptions
+
+    return score_predictions(predictions, ScoringOptions(**settings), breakdowns=breakdowns).to_dict()

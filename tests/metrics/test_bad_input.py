@@ -10,8 +10,9 @@ from imagenet_x_hf.metrics import (
     paired_comparison,
     read_predictions,
     score_arrays,
-    score_predictions,
 )
+
+from .conftest import score
 
 VAL = [f"ILSVRC2012_val_{i:08d}.JPEG" for i in range(1, 8)]
 
@@ -50,32 +51,32 @@ def test_duplicate_file_names():
     # a record built directly is checked when scored
     direct = Predictions(name="d", file_names=np.array(names, dtype=object), predicted_class=np.ones(7, int))
     with pytest.raises(ImageNetXError, match="appear more than once"):
-        score_predictions(direct)
+        score(direct)
 
 
 def test_unknown_file_names_only():
     with pytest.raises(
         ImageNetXError, match="none of its 2 file names is an annotated ImageNet-X validation image"
     ):
-        score_predictions(Predictions.from_arrays(["cat.jpg", "dog.jpg"], [1, 2], name="pets"))
+        score(Predictions.from_arrays(["cat.jpg", "dog.jpg"], [1, 2], name="pets"))
     # validation names on the train split
     with pytest.raises(ImageNetXError, match="annotated ImageNet-X train image"):
-        score_predictions(Predictions.from_arrays(VAL, [1] * 7), split="train")
+        score(Predictions.from_arrays(VAL, [1] * 7), split="train")
 
 
 def test_only_prototypes_says_how_to_keep_them(val_arrays):
     protos = np.asarray(val_arrays.file_names)[val_arrays.is_prototype][:5]
     pred = Predictions.from_arrays(protos, [0] * 5)
     with pytest.raises(ImageNetXError, match="filter_prototypes=False"):
-        score_predictions(pred)
-    assert score_predictions(pred, filter_prototypes=False)["coverage"]["used"] == 5
+        score(pred)
+    assert score(pred, filter_prototypes=False)["coverage"]["used"] == 5
 
 
 def test_empty_input(tmp_path):
     with pytest.raises(ImageNetXError, match="no predictions given"):
         Predictions.from_arrays([], [])
     with pytest.raises(ImageNetXError, match="no predictions given"):
-        score_predictions(
+        score(
             Predictions(name=None, file_names=np.array([], dtype=object), predicted_class=np.array([], int))
         )
     empty = tmp_path / "empty.csv"
@@ -126,13 +127,13 @@ def test_bad_files(tmp_path):
 def test_bad_options():
     pred = Predictions.from_arrays(VAL, [1] * 7)
     with pytest.raises(ImageNetXError, match="which_factor must be one of 'top', 'multi', not 'all'"):
-        score_predictions(pred, which_factor="all")
+        score(pred, which_factor="all")
     with pytest.raises(ImageNetXError, match="error_type must be one of"):
-        score_predictions(pred, error_type="top5")
+        score(pred, error_type="top5")
     with pytest.raises(ImageNetXError, match="only for split='validation'"):
-        score_predictions(pred, split="train", error_type="real_class")
+        score(pred, split="train", error_type="real_class")
     with pytest.raises(ImageNetXError, match="confidence_level"):
-        score_predictions(pred, confidence_level=95)
+        score(pred, confidence_level=95)
     with pytest.raises(ImageNetXError, match="share no scored image"):
         paired_comparison(pred, Predictions.from_arrays(["ILSVRC2012_val_00000100.JPEG"], [1]))
 
@@ -141,11 +142,11 @@ def test_records_built_directly_are_checked():
     """Predictions(...) built without from_arrays get the same checks when scored."""
     names = np.array(VAL, dtype=object)
     with pytest.raises(ImageNetXError, match="predicted_class 1000 at row 0"):
-        score_predictions(Predictions(name="m", file_names=names, predicted_class=np.full(7, 1000)))
+        score(Predictions(name="m", file_names=names, predicted_class=np.full(7, 1000)))
     with pytest.raises(ImageNetXError, match="7 file names but 3 predicted classes"):
-        score_predictions(Predictions(name="m", file_names=names, predicted_class=np.ones(3, int)))
+        score(Predictions(name="m", file_names=names, predicted_class=np.ones(3, int)))
     with pytest.raises(ImageNetXError, match="NaN or infinite"):
-        score_predictions(
+        score(
             Predictions(
                 name="m",
                 file_names=names,
@@ -154,7 +155,7 @@ def test_records_built_directly_are_checked():
             )
         )
     # plain lists are accepted too
-    ok = score_predictions(Predictions(name="m", file_names=list(VAL), predicted_class=[1] * 7))
+    ok = score(Predictions(name="m", file_names=list(VAL), predicted_class=[1] * 7))
     assert ok["coverage"]["predictions"] == 7
 
 

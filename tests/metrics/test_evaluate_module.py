@@ -6,7 +6,9 @@ import pytest
 
 import imagenet_x_hf
 from imagenet_x_hf import FACTORS
-from imagenet_x_hf.metrics import read_predictions, score_arrays, score_predictions
+from imagenet_x_hf.metrics import read_predictions, score_arrays
+
+from .conftest import score
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +57,7 @@ def test_file_name_form_equals_the_core(prediction_files):
 
     metric = evaluate.load(imagenet_x_hf.METRIC_PATH, "default+probabilities")
     pred = read_predictions(prediction_files["ResNet50"])
-    expected = score_predictions(pred, which_factor="multi", error_type="metaclass")
+    expected = score(pred, which_factor="multi", error_type="metaclass")
     got = metric.compute(
         predictions=pred.predicted_class.tolist(),
         references=pred.file_names.tolist(),

@@ -17,8 +17,10 @@ import warnings
 import pytest
 
 import imagenet_x_hf
-from imagenet_x_hf.metrics import Predictions, score_predictions
+from imagenet_x_hf.metrics import Predictions
 from imagenet_x_hf.testing import make_synthetic_imagenet
+
+from .conftest import score
 
 N_IMAGES = 29  # divides no batch size
 
@@ -76,7 +78,7 @@ def test_evaluator_with_the_metric_path_equals_scoring_by_file_name(tmp_path, mo
     index = {name: i for i, name in pipe.model.config.id2label.items()}
     top = [index[max(out, key=lambda o: o["score"])["label"]] for out in pipe([row["image"] for row in data])]
     assert any(t % 2 for t in top), "no prediction whose name a lower class shares: nothing to tell apart"
-    expected = score_predictions(Predictions.from_arrays(data["file_name"], top, name="vit"))
+    expected = score(Predictions.from_arrays(data["file_name"], top, name="vit"))
     assert got["coverage"]["used"] == N_IMAGES == data.num_rows
     assert got["error_ratio"] == expected["error_ratio"]
     assert got["factors"] == json.loads(json.dumps(expected["factors"]))

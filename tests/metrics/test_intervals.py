@@ -11,6 +11,8 @@ import pytest
 from imagenet_x_hf.metrics import error_ratio_interval, paired_difference
 from imagenet_x_hf.metrics.intervals import risk_ratio_interval, z_value
 
+from .conftest import score
+
 N = 46_110
 REPS = 4000
 
@@ -138,17 +140,17 @@ def test_ratio_intervals_of_many_models_equal_one_by_one():
 
 def test_every_interval_contains_its_estimate_even_when_every_prediction_is_wrong():
     from imagenet_x_hf.annotations import split_annotations
-    from imagenet_x_hf.metrics import Predictions, score_predictions
+    from imagenet_x_hf.metrics import Predictions
 
     arrays = split_annotations("validation")
     names, labels = np.asarray(arrays.file_names)[:3001], arrays.labels[:3001]
     for predicted in ((labels + 1) % 1000, np.where(np.arange(3001) % 3 == 0, labels, (labels + 1) % 1000)):
-        out = score_predictions(Predictions.from_arrays(names, predicted, name="m"))
+        out = score(Predictions.from_arrays(names, predicted, name="m"))
         for factor in out["factors"].values():
             if factor["error_ratio"] is not None:
                 assert factor["error_ratio_low"] <= factor["error_ratio"] <= factor["error_ratio_high"]
     # all wrong: every ratio is exactly 1
-    wrong = score_predictions(Predictions.from_arrays(names, (labels + 1) % 1000))
+    wrong = score(Predictions.from_arrays(names, (labels + 1) % 1000))
     assert {r for r in wrong["error_ratio"].values() if r is not None} == {1.0}
 
 

@@ -17,6 +17,9 @@ from imagenet_x_hf.metrics import (
     score_arrays,
     score_predictions,
 )
+from imagenet_x_hf.settings import ScoringOptions
+
+from .conftest import score
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +38,7 @@ def test_coverage_counts_add_up(resnet, val_arrays):
     rng = np.random.default_rng(3)
     keep = np.sort(rng.choice(len(resnet), 30_011, replace=False))
     part = subset(resnet, keep)
-    out = score_predictions(part)
+    out = score(part)
     cov = out["coverage"]
     names = set(part.file_names.tolist())
     annotated = dict(zip(np.asarray(val_arrays.file_names).tolist(), val_arrays.is_prototype.tolist()))
@@ -71,7 +74,7 @@ def test_validation_names_align_as_strings_do(resnet, val_arrays, filter_prototy
     slow = Predictions.from_arrays(names + ["x "], np.r_[classes, 3], name="slow")
     assert slow.val_numbers is None
     options = {"filter_prototypes": filter_prototypes}
-    a, b = score_predictions(fast, **options), score_predictions(slow, **options)
+    a, b = score(fast, **options), score(slow, **options)
     assert b["coverage"]["unannotated_ignored"] == a["coverage"]["unannotated_ignored"] + 1 >= 3
     assert (a["coverage"]["prototypes_ignored"] > 0) == filter_prototypes
     for key in ("used", "missing", "prototypes_ignored", "annotated"):
@@ -80,14 +83,14 @@ def test_validation_names_align_as_strings_do(resnet, val_arrays, filter_prototy
 
 
 def test_keep_prototypes(resnet):
-    out = score_predictions(resnet, filter_prototypes=False)
+    out = score(resnet, filter_prototypes=False)
     assert out["coverage"]["annotated"] == 48_868 and out["coverage"]["used"] == 48_868
     assert out["coverage"]["prototypes_ignored"] == 0 and out["filter_prototypes"] is False
 
 
 def test_real_class_conventions(resnet, val_arrays):
-    counted = score_predictions(resnet, error_type="real_class")
-    excluded = score_predictions(resnet, error_type="real_class", empty_real="exclude")
+    counted = score(resnet, error_type="real_class")
+    excluded = score(resnet, error_type="real_class", empty_real="exclude")
     empty = int(((val_arrays.real.lengths() == 0) & ~val_arrays.is_prototype).sum())
     assert excluded["coverage"]["real_empty_excluded"] == empty > 0
     assert excluded["images"] == counted["images"] - empty
@@ -117,7 +120,7 @@ def test_parquet_equals_csv(resnet, prediction_files, tmp_path):
     )
     pq.write_table(table, path)
     from_parquet = read_predictions(path, name="ResNet50")
-    assert score_predictions(from_parquet) == score_predictions(resnet)
+    assert score(from_parquet) == score(resnet)
     assert read_predictions(path).name == "predictions"
 
 
@@ -127,7 +130,7 @@ def test_train_split_by_file_name():
     train = split_annotations("train")
     names = np.asarray(train.file_names)[:1201]
     preds = np.where(np.arange(1201) % 4 == 0, (train.labels[:1201] + 1) % 1000, train.labels[:1201])
-    out = score_predictions(Predictions.from_arrays(names, preds), split="train")
+    out = score(Predictions.from_arrays(names, preds), split="train")
     assert out["coverage"]["used"] == 1201 and out["split"] == "train"
     counts = factor_counts(preds == train.labels[:1201], train.top.dense()[:1201])
     assert out["factors"]["pose"]["correct"] == counts.correct[0, 0]
@@ -138,10 +141,10 @@ def test_paired_comparison_on_shared_images(prediction_files):
     b = read_predictions(prediction_files["ViT"])
     keep = np.arange(len(b)) % 3 != 0
     b_part = subset(b, keep)
-    out = paired_comparison(a, b_part, which_factor="multi")
+    out = paired_comparison(a, b_part, ScoringOptions(which_factor="multi"))
     shared_a = subset(a, keep, name="a")
-    sa = score_predictions(shared_a, which_factor="multi")
-    sb = score_predictions(b_part, which_factor="multi")
+    sa = score(shared_a, which_factor="multi")
+    sb = score(b_part, which_factor="multi")
     assert out["images"] == sa["images"] == sb["images"]
     for f in FACTORS:
         d = out["factors"][f]
@@ -151,7 +154,7 @@ def test_paired_comparison_on_shared_images(prediction_files):
 
 
 def test_results_are_json_ready(resnet):
-    out = score_predictions(resnet, which_factor="multi", error_type="metaclass")
+    out = score(resnet, which_factor="multi", error_type="metaclass")
     assert json.loads(json.dumps(out, allow_nan=False)) == out
     assert list(out["error_ratio"]) == list(FACTORS)
     for key in (
@@ -174,7 +177,7 @@ def test_cli_table_and_json(prediction_files, capsys):
     assert main(["score", "--json", "--which-factor", "multi", "--error-type", "metaclass", *files]) == 0
     results = json.loads(capsys.readouterr().out)["results"]
     assert [r["model"] for r in results] == ["DINO", "ViT"]
-    direct = score_predictions(read_predictions(files[1]), which_factor="multi", error_type="metaclass")
+    direct = score(read_predictions(files[1]), which_factor="multi", error_type="metaclass")
     assert results[1]["error_ratio"] == direct["error_ratio"]
     assert results[1]["factors"]["style"]["error_ratio_low"] == direct["factors"]["style"]["error_ratio_low"]
 
@@ -193,34 +196,30 @@ def test_cli_options_and_errors(prediction_files, tmp_path, capsys):
 
 
 def test_breakdowns_can_be_left_out(resnet):
-    full = score_predictions(resnet)
-    lean = score_predictions(resnet, breakdowns=False)
+    full = score(resnet)
+    lean = score(resnet, breakdowns=False)
     assert lean["metaclass"] is None and lean["calibration"] is None
     assert full["metaclass"] is not None and full["calibration"] is not None
     assert lean["factors"] == full["factors"] and lean["coverage"] == full["coverage"]
 
 
-def test_one_scoring_options_object_equals_keyword_settings(resnet):
+def test_scoring_takes_one_options_object_and_records_it_once(resnet):
     from imagenet_x_hf.settings import ScoringOptions
 
     options = ScoringOptions(which_factor="multi", error_type="real_class", empty_real="exclude")
-    by_object = score_predictions(resnet, options)
-    by_keywords = score_predictions(
-        resnet, which_factor="multi", error_type="real_class", empty_real="exclude"
-    )
-    assert by_object == by_keywords
-    # keywords override the object, field by field
-    assert score_predictions(resnet, options, error_type="class") == score_predictions(
-        resnet, which_factor="multi", empty_real="exclude"
-    )
-    a, b = resnet, Predictions.from_arrays(resnet.file_names[:9000], resnet.predicted_class[:9000], name="b")
-    assert paired_comparison(a, b, options) == paired_comparison(a, b, **options.kwargs())
+    out = score_predictions(resnet, options)
+    assert out.scoring == options and out.to_dict()["which_factor"] == "multi"
+    with pytest.raises(TypeError):
+        score_predictions(resnet, which_factor="multi")  # keywords only at the evaluate module
 
 
 def test_scoring_options_are_checked_before_any_work(resnet):
-    from imagenet_x_hf.errors import ImageNetXError
+    from imagenet_x_hf.errors import ImageNetXError, SettingsError
+    from imagenet_x_hf.settings import ScoringOptions
 
     with pytest.raises(ImageNetXError, match="options must be an imagenet_x_hf.settings.ScoringOptions"):
         score_predictions(resnet, {"which_factor": "multi"})
-    with pytest.raises(ImageNetXError, match=r"unknown scoring setting\(s\) \['which'\]"):
-        score_predictions(resnet, which="multi")
+    with pytest.raises(ImageNetXError, match="options must be an imagenet_x_hf.settings.ScoringOptions"):
+        paired_comparison(resnet, resnet, {"which_factor": "multi"})
+    with pytest.raises(SettingsError, match=r"unknown scoring settings \['which'\]"):
+        ScoringOptions.from_dict({"which": "multi"})

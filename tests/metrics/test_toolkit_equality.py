@@ -11,7 +11,9 @@ import math
 import pytest
 
 from imagenet_x_hf import FACTORS, METACLASSES
-from imagenet_x_hf.metrics import read_predictions, score_predictions
+from imagenet_x_hf.metrics import read_predictions
+
+from .conftest import score
 
 # The toolkit pads ragged ReaL label lists through pandas, which pandas 3 warns about.
 pytestmark = pytest.mark.filterwarnings("ignore:Constructing a DataFrame from a list of sequences:Warning")
@@ -44,9 +46,7 @@ def toolkit_and_ours(request, prediction_files):
     )
     ratios = imagenet_x.error_ratio(accuracies)
     options = {"which_factor": which_factor, "error_type": error_type, "filter_prototypes": filter_prototypes}
-    ours = {
-        name: score_predictions(read_predictions(path), **options) for name, path in prediction_files.items()
-    }
+    ours = {name: score(read_predictions(path), **options) for name, path in prediction_files.items()}
     return accuracies, ratios, ours
 
 
@@ -97,7 +97,7 @@ def test_metaclass_and_calibration_breakdowns_match(prediction_files):
     )
     calibration = imagenet_x.aggregate.compute_factor_calibration_errors(table, list(FACTORS), "is_correct")
     for model, path in prediction_files.items():
-        ours = score_predictions(read_predictions(path))
+        ours = score(read_predictions(path))
         for metaclass in METACLASSES:
             row = theirs.loc[(model, metaclass)]
             mine = ours["metaclass"][metaclass]

@@ -74,10 +74,9 @@ def test_rows_of_released_predictions_follow_their_results(tmp_path):
     assert [r.name for r in rows] == ["ResNet50", "SimCLR"]  # by accuracy
     for row, path in zip(rows, files):
         results = load_model_results(path).results
-        assert row.accuracy == results["accuracy"]
-        for f in FACTORS:
-            d = results["factors"][f]
-            assert row.ratios[f] == (d["error_ratio"], d["error_ratio_low"], d["error_ratio_high"])
+        assert row.accuracy == results.accuracy
+        for d in results.factors:
+            assert row.ratios[d.factor] == (d.error_ratio, d.low, d.high)
         placed = place(results)
         assert row.zoo_percentile == placed["accuracy_percentile"] and 0 < row.zoo_percentile < 100
         more = {f for f, e in placed["factors"].items() if e["excess_interval"][0] > 0}

@@ -11,6 +11,7 @@ from imagenet_x_hf.cli import main
 from imagenet_x_hf.reports.card import CHART_NAME, update_model_card
 from imagenet_x_hf.reports.section import START
 from imagenet_x_hf.schema import FACTORS
+from imagenet_x_hf.settings import CardOptions
 
 START_PREFIX = "<!-- imagenet-x:robustness:start"
 # A card with YAML before and after its model-index, a comment, another eval result and text.
@@ -42,13 +43,13 @@ def ours(card: ModelCard) -> list[EvalResult]:
     return [r for r in card.data.eval_results if r.dataset_type == "imagenet-x"]
 
 
-def assert_results_in_card(card: ModelCard, results: dict) -> None:
+def assert_results_in_card(card: ModelCard, results) -> None:
     mine = ours(card)
     assert len(mine) == 1 + len(FACTORS)  # every factor of the real files has images
     by_metric = {(r.metric_type, r.metric_config): r.metric_value for r in mine}
-    assert by_metric[("accuracy", None)] == results["accuracy"]
+    assert by_metric[("accuracy", None)] == results.accuracy
     for factor in FACTORS:
-        assert by_metric[(f"error_ratio_{factor}", None)] == results["factors"][factor]["error_ratio"]
+        assert by_metric[(f"error_ratio_{factor}", None)] == results.factor(factor).error_ratio
     assert {r.dataset_split for r in mine} == {"validation"}
     assert {r.dataset_config for r in mine} == {"default"}
 
@@ -59,7 +60,7 @@ def test_card_round_trip_keeps_everything_else(tmp_path, real_models):
     vit, resnet = real_models["ViT"], real_models["ResNet50"]
 
     first = update_model_card(
-        path, vit.results, model="ViT", reproduce=["imagenet-x card --predictions ViT.csv"]
+        path, vit.results, CardOptions(model_name="ViT"), reproduce=["imagenet-x card --predictions ViT.csv"]
     )
     assert (first.section, first.eval_results, first.other_eval_results) == ("added", 17, 1)
     text = path.read_bytes().decode()
@@ -78,17 +79,14 @@ def test_card_round_trip_keeps_everything_else(tmp_path, real_models):
     assert re.search(rf"!\[[^\]]+\]\({re.escape(CHART_NAME)}\)", text)
     chart1 = first.chart.read_bytes()
     assert first.chart == tmp_path / CHART_NAME and chart1[:8] == b"\x89PNG\r\n\x1a\n"
-    pose = vit.results["factors"]["pose"]
-    assert (
-        f"| pose | {pose['error_ratio']:.2f} | {pose['error_ratio_low']:.2f}–{pose['error_ratio_high']:.2f} |"
-        in text
-    )
+    pose = vit.results.factor("pose")
+    assert f"| pose | {pose.error_ratio:.2f} | {pose.low:.2f}–{pose.high:.2f} |" in text
     assert "imagenet-x card --predictions ViT.csv" in text
 
     # Text added after the section by hand survives; a run with other results replaces ours only.
     tail = "\n## Citation\n\nSee the paper.\n"
     path.write_bytes((text + tail).encode())
-    second = update_model_card(path, resnet.results, model="ResNet50")
+    second = update_model_card(path, resnet.results, CardOptions(model_name="ResNet50"))
     assert (second.section, second.other_eval_results) == ("replaced", 1)
     text2 = path.read_bytes().decode()
     assert text2.count(START_PREFIX) == 1 and text2.count("## Robustness on ImageNet-X") == 1
@@ -105,7 +103,7 @@ def test_card_round_trip_keeps_everything_else(tmp_path, real_models):
     # The chart followed the new results; the same results again give the same bytes.
     chart2 = second.chart.read_bytes()
     assert chart2 != chart1
-    update_model_card(path, resnet.results, model="ResNet50")
+    update_model_card(path, resnet.results, CardOptions(model_name="ResNet50"))
     assert path.read_bytes().decode() == text2 and second.chart.read_bytes() == chart2
 
 
@@ -113,7 +111,7 @@ def test_card_without_yaml_gets_a_block_and_keeps_its_text(tmp_path, vit):
     path = tmp_path / "README.md"
     body = "# A model\n\nNo metadata here."  # no final newline
     path.write_text(body)
-    update_model_card(path, vit.results, model="ViT", chart=False)
+    update_model_card(path, vit.results, CardOptions(model_name="ViT", chart=False))
     text = path.read_text()
     assert text.startswith("---\nmodel-index:\n- name: ViT\n")
     assert f"\n---\n{body}\n\n{START}\n" in text
@@ -124,7 +122,7 @@ def test_card_without_yaml_gets_a_block_and_keeps_its_text(tmp_path, vit):
 def test_crlf_card_stays_crlf(tmp_path, vit):
     path = tmp_path / "README.md"
     path.write_bytes(b"---\r\nlicense: mit\r\n---\r\n# Title\r\n\r\nText.\r\n")
-    update_model_card(path, vit.results, model="ViT", chart=False)
+    update_model_card(path, vit.results, CardOptions(model_name="ViT", chart=False))
     data = path.read_bytes()
     assert data.startswith(b"---\r\nlicense: mit\r\nmodel-index:\r\n")
     assert data.count(b"\n") == data.count(b"\r\n")
@@ -134,7 +132,7 @@ def test_crlf_card_stays_crlf(tmp_path, vit):
 
 def test_new_card_is_created(tmp_path, vit):
     path = tmp_path / "new" / "README.md"
-    update_model_card(path, vit.results, model="ViT")
+    update_model_card(path, vit.results, CardOptions(model_name="ViT"))
     card = ModelCard.load(path)
     assert card.data.model_name == "ViT"
     assert_results_in_card(card, vit.results)
@@ -147,16 +145,16 @@ def test_custom_template(tmp_path, vit):
         "### Robustness of {{ model }}\n{% for r in rows %}{{ r.factor }}={{ r.error_ratio | ratio }};{% endfor %}\n"
     )
     path = tmp_path / "README.md"
-    update_model_card(path, vit.results, model="ViT", template=template, chart=False)
+    update_model_card(path, vit.results, CardOptions(model_name="ViT", template=template, chart=False))
     text = path.read_text()
-    expected = ";".join(f"{f}={vit.results['factors'][f]['error_ratio']:.2f}" for f in FACTORS) + ";"
+    expected = ";".join(f"{f}={vit.results.factor(f).error_ratio:.2f}" for f in FACTORS) + ";"
     assert f"{START}\n### Robustness of ViT\n{expected}\n<!-- imagenet-x:robustness:end -->" in text
 
 
 def test_cli_card_from_a_run_directory(tmp_path, vit, capsys):
     run = tmp_path / "vit-run"
     run.mkdir()
-    payload = dict(vit.results, run={"model": "google/vit-base-patch16-224", "batch_size": 64})
+    payload = dict(vit.results.to_dict(), run={"model": "google/vit-base-patch16-224", "batch_size": 64})
     (run / "results.json").write_text(json.dumps(payload))
     assert main(["card", "--run", str(run), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)

@@ -21,12 +21,12 @@ def test_paired_differences_match_the_error_ratios(comparison, real_models):
     base = real_models["ResNet50"].results
     # All four files cover the same annotated images, so the paired difference of error
     # ratios must equal the difference of the separately computed error ratios.
-    assert len({m.results["coverage"]["used"] for m in real_models.values()}) == 1
+    assert len({m.results.coverage["used"] for m in real_models.values()}) == 1
     for c in comparison["comparisons"]:
         other = real_models[c["a"]].results
         for factor in FACTORS:
             d = c["factors"][factor]
-            expected = other["factors"][factor]["error_ratio"] - base["factors"][factor]["error_ratio"]
+            expected = other.factor(factor).error_ratio - base.factor(factor).error_ratio
             assert d["difference"] == pytest.approx(expected, abs=1e-12)
             assert d["low"] <= d["difference"] <= d["high"]
 
@@ -35,11 +35,8 @@ def test_comparison_table(comparison):
     text = format_comparison(comparison)
     lines = text.splitlines()
     assert lines[1] == "| factor | ResNet50 | DINO | SimCLR | ViT |"
-    vit_pose = comparison["models"]["ViT"]["factors"]["pose"]
-    assert (
-        f"{vit_pose['error_ratio']:.2f} ({vit_pose['error_ratio_low']:.2f}–{vit_pose['error_ratio_high']:.2f})"
-        in text
-    )
+    vit_pose = comparison["models"]["ViT"].factor("pose")
+    assert f"{vit_pose.error_ratio:.2f} ({vit_pose.low:.2f}–{vit_pose.high:.2f})" in text
     diff_header = lines.index("| factor | DINO − ResNet50 | SimCLR − ResNet50 | ViT − ResNet50 |")
     rows = lines[diff_header + 2 : diff_header + 2 + len(FACTORS)]
     for factor, row in zip(FACTORS, rows):
@@ -63,7 +60,7 @@ def test_compare_command(tmp_path, real_models, capsys):
     assert (c["a"], c["b"]) == ("ViT", "SimCLR")
     vit, simclr = real_models["ViT"].results, real_models["SimCLR"].results
     assert c["factors"]["texture"]["difference"] == pytest.approx(
-        vit["factors"]["texture"]["error_ratio"] - simclr["factors"]["texture"]["error_ratio"], abs=1e-12
+        vit.factor("texture").error_ratio - simclr.factor("texture").error_ratio, abs=1e-12
     )
     assert report["plots"] == [str(chart)] and chart.read_bytes().lstrip().startswith(b"<?xml")
 
@@ -83,14 +80,16 @@ def test_comparison_errors(tmp_path, real_models):
     run = tmp_path / "multi-run"
     run.mkdir()
     (run / "results.json").write_text(
-        json.dumps(dict(real_models["DINO"].results, model="DINO-multi", which_factor="multi"))
+        json.dumps(dict(real_models["DINO"].results.to_dict(), model="DINO-multi", which_factor="multi"))
     )
     other = load_model_results(run)
     with pytest.raises(ResultsFileError, match=re.escape("scored with which_factor='multi'")):
         compare_models([real_models["ViT"], other])
 
     # A results file alone cannot be paired image by image.
-    (run / "results.json").write_text(json.dumps(dict(real_models["DINO"].results, model="DINO-copy")))
+    (run / "results.json").write_text(
+        json.dumps(dict(real_models["DINO"].results.to_dict(), model="DINO-copy"))
+    )
     alone = load_model_results(run)
     with pytest.raises(ResultsFileError, match="holds results but no predictions"):
         compare_models([real_models["ViT"], alone])
@@ -101,14 +100,15 @@ def test_comparison_errors(tmp_path, real_models):
 def test_comparison_follows_the_empty_real_convention(real_models):
     """Results scored with the ReaL protocol are compared under the same protocol."""
     from imagenet_x_hf.metrics import paired_comparison
+    from imagenet_x_hf.settings import ScoringOptions
 
-    options = {"error_type": "real_class", "empty_real": "exclude"}
+    options = ScoringOptions(error_type="real_class", empty_real="exclude")
     paths = {name: real_models[name].source for name in ("ResNet50", "ViT")}
-    models = [load_model_results(path, **options) for path in paths.values()]
+    models = [load_model_results(path, options=options) for path in paths.values()]
     out = compare_models(models, baseline="ResNet50")
-    expected = paired_comparison(models[1].predictions(), models[0].predictions(), **options)
+    expected = paired_comparison(models[1].predictions(), models[0].predictions(), options)
     assert out["comparisons"][0]["factors"] == expected["factors"]
     toolkit_convention = paired_comparison(
-        models[1].predictions(), models[0].predictions(), error_type="real_class"
+        models[1].predictions(), models[0].predictions(), ScoringOptions(error_type="real_class")
     )
     assert out["comparisons"][0]["images"] == expected["images"] < toolkit_convention["images"]

@@ -12,6 +12,7 @@ from imagenet_x_hf.errors import HubAuthError, ImageNetXError, ModelCardError, R
 from imagenet_x_hf.reports import card as card_module
 from imagenet_x_hf.reports.card import CHART_NAME, require_token, update_model_card
 from imagenet_x_hf.reports.inputs import load_model_results, read_run
+from imagenet_x_hf.settings import CardOptions
 
 GOOD_CARD = b"---\nlicense: mit\n---\n# Model\n\nText.\n"
 
@@ -90,7 +91,7 @@ def test_unknown_input_kinds(tmp_path):
 def test_damaged_card_is_refused_and_untouched(card, vit, content, message):
     card.write_bytes(content)
     with pytest.raises(ModelCardError, match=message) as info:
-        update_model_card(card, vit.results, model="ViT")
+        update_model_card(card, vit.results, CardOptions(model_name="ViT"))
     assert "rerun" in str(info.value) and "not changed" in str(info.value)
     assert_untouched(card, content)
 
@@ -100,7 +101,7 @@ def test_malformed_yaml_through_the_cli(card, vit, capsys, tmp_path):
     card.write_bytes(bad)
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     err = run_cli(["card", "--run", str(run), "--model-card", str(card)], capsys)
     assert "imagenet-x card: error: the YAML block" in err and "fix the YAML" in err
     assert_untouched(card, bad)
@@ -119,7 +120,7 @@ def test_push_without_token(no_token, card, vit, capsys, tmp_path):
         require_token()
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     err = run_cli(
         ["card", "--run", str(run), "--model-card", str(card), "--repo-id", "me/model", "--push"], capsys
     )
@@ -130,7 +131,7 @@ def test_push_without_token(no_token, card, vit, capsys, tmp_path):
 def test_push_options_need_a_repo(card, vit, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     assert "need --repo-id" in run_cli(
         ["card", "--run", str(run), "--model-card", str(card), "--push"], capsys
     )
@@ -145,9 +146,9 @@ def test_bad_template_leaves_card_untouched(card, vit, tmp_path):
     template = tmp_path / "bad.md.j2"
     template.write_text("{{ no_such_variable }}\n")
     with pytest.raises(ModelCardError, match="failed to render.*no_such_variable"):
-        update_model_card(card, vit.results, model="ViT", template=template)
+        update_model_card(card, vit.results, CardOptions(model_name="ViT", template=template))
     with pytest.raises(ModelCardError, match="does not exist"):
-        update_model_card(card, vit.results, model="ViT", template=tmp_path / "missing.j2")
+        update_model_card(card, vit.results, CardOptions(model_name="ViT", template=tmp_path / "missing.j2"))
     assert_untouched(card, GOOD_CARD)
 
 
@@ -160,7 +161,7 @@ def test_failed_write_leaves_card_untouched(card, vit, monkeypatch):
 
     monkeypatch.setattr(card_module.os, "replace", failing_replace)
     with pytest.raises(ModelCardError, match="No space left"):
-        update_model_card(card, vit.results, model="ViT")
+        update_model_card(card, vit.results, CardOptions(model_name="ViT"))
     assert calls  # the write was attempted, and failed before touching the card
     assert_untouched(card, GOOD_CARD)
 

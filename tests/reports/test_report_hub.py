@@ -32,7 +32,7 @@ HUB_EVAL = "- dataset:\n    id: other/bench\n    task_id: main\n  value: 0.5\n"
 def run_dir(tmp_path, vit):
     run = tmp_path / "vit-run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     return run
 
 
@@ -275,7 +275,10 @@ def test_a_multi_factor_rerun_removes_our_stale_entries_from_the_hub(
         dump_entries(eval_result_entries(vit.results, dataset_id="me/ix"))
     )
     multi = tmp_path / "multi.json"
-    multi.write_text(json.dumps(load_model_results(vit.source, which_factor="multi").results))
+    from imagenet_x_hf.settings import ScoringOptions
+
+    multi_results = load_model_results(vit.source, options=ScoringOptions(which_factor="multi")).results
+    multi.write_text(json.dumps(multi_results.to_dict()))
     assert main(["card", "--run", str(multi), "--repo-id", "me/with-eval", "--push", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["eval_results_removed"] is True and summary["eval_results_file"] is None

@@ -121,7 +121,7 @@ def test_multi_then_top_leaves_one_set(vit, tmp_path, capsys):
     assert {r.metric_args["which_factor"] for r in mine} == {"top"}
     names = [r.metric_name for r in mine]
     assert len(set(names)) == len(names)
-    assert ours(loaded)[("error_ratio_pose", None)] == vit.results["factors"]["pose"]["error_ratio"]
+    assert ours(loaded)[("error_ratio_pose", None)] == vit.results.factor("pose").error_ratio
     text = card.read_text()
     assert "single most salient factor" in text and "every factor marked" not in text
     assert "replace the ImageNet-X results this card held before" in text
@@ -137,7 +137,7 @@ def test_multi_then_top_leaves_one_set(vit, tmp_path, capsys):
 def test_eval_results_file_carries_the_numbers_of_results_json(vit, tmp_path, capsys):
     run = tmp_path / "run"
     run.mkdir()
-    (run / "results.json").write_text(json.dumps(vit.results))
+    (run / "results.json").write_text(json.dumps(vit.results.to_dict()))
     assert main(["card", "--run", str(run), "--dataset-id", "me/imagenet-x", "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
     path = run / "model_card" / EVAL_RESULTS_FILE
@@ -178,7 +178,7 @@ def test_bad_numbers_are_one_line_errors_and_the_card_is_unchanged(vit, tmp_path
     card = tmp_path / "card" / "README.md"
     card.parent.mkdir()
     card.write_bytes(GOOD_CARD)
-    results = json.loads(json.dumps(vit.results))
+    results = vit.results.to_dict()
     mutate(results)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(results))
@@ -217,14 +217,14 @@ def test_eval_results_never_contradict_the_card_and_keep_other_benchmarks(real_m
     assert main([*base, "--predictions", str(vit.source), "--dataset-id", "me/imagenet-x"]) == 0
     theirs = "- dataset:\n    id: other/bench\n    task_id: accuracy\n  value: 0.5\n"
     eval_file.write_text(theirs + eval_file.read_text().split("\n", 2)[2])  # after our two comment lines
-    assert str(vit.results["accuracy"]) in eval_file.read_text()
+    assert str(vit.results.accuracy) in eval_file.read_text()
     capsys.readouterr()
 
     assert main([*base, "--predictions", str(dino.source), "--which-factor", "multi"]) == 0
     summary = json.loads(capsys.readouterr().out)
     entries = parse_eval_result_entries(yaml.safe_load(eval_file.read_text()))
     assert [(e.dataset_id, e.task_id, e.value) for e in entries] == [("other/bench", "accuracy", 0.5)]
-    assert str(vit.results["accuracy"]) not in eval_file.read_text()
+    assert str(vit.results.accuracy) not in eval_file.read_text()
     assert any("removed the 17 earlier ImageNet-X entries" in n for n in summary["notes"])
 
     # Back to the benchmark's settings: ours return beside theirs.
@@ -232,7 +232,7 @@ def test_eval_results_never_contradict_the_card_and_keep_other_benchmarks(real_m
     entries = parse_eval_result_entries(yaml.safe_load(eval_file.read_text()))
     assert entries[0].dataset_id == "other/bench" and len(entries) == 18
     assert {e.dataset_id for e in entries[1:]} == {"me/imagenet-x"}
-    assert entries[1].value == dino.results["accuracy"]
+    assert entries[1].value == dino.results.accuracy
 
 
 def test_without_a_benchmark_id_no_eval_results_and_a_note_saying_how(vit, tmp_path, capsys):

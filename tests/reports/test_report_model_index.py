@@ -6,8 +6,14 @@ import pytest
 import yaml
 from huggingface_hub import EvalResult, ModelCard
 
-from imagenet_x_hf.reports.card import render_card
+from imagenet_x_hf.reports.card import render_card as render
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
+from imagenet_x_hf.settings import CardOptions
+
+
+def render_card(content: str, results: dict, **settings):
+    return render(content, Results.from_dict(results), CardOptions(model_name="m", **settings))
 
 
 def results_dict(accuracy: float) -> dict:
@@ -15,7 +21,7 @@ def results_dict(accuracy: float) -> dict:
         f: {
             "images": 100 + i,
             "correct": 50,
-            "accuracy": 0.5,
+            "accuracy": 50 / (100 + i),
             "error_ratio": 1 + i / 50,
             "error_ratio_low": 0.9 + i / 50,
         }
@@ -52,13 +58,13 @@ def others_in(card: ModelCard) -> list[EvalResult]:
 
 
 def test_our_old_item_between_others_is_replaced_and_others_keep_their_bytes():
-    old, _ = render_card("# Card\n", results_dict(0.5), model="m")
+    old, _ = render_card("# Card\n", results_dict(0.5))
     head, body = old.split("\n---\n", 1)
     # Move our item between two foreign ones, as a hand edit might.
     ours_text = head[head.index("  - task:") :] + "\n"
     card = f"{head[: head.index('  - task:')]}{OTHER_ITEM}{ours_text}{SECOND_OTHER}---\n{body}"
     ModelCard(card)  # a valid card to start from
-    new, facts = render_card(card, results_dict(0.7), model="m")
+    new, facts = render_card(card, results_dict(0.7))
     assert facts["other_eval_results"] == 2
     assert f"  results:\n{OTHER_ITEM}{SECOND_OTHER}  - task:\n" in new  # others untouched, ours last
     parsed = ModelCard(new)
@@ -88,7 +94,7 @@ def test_indented_results_list_and_comments(line_break):
         "---\n"
         "Body.\n"
     ).replace("\n", line_break)
-    new, _ = render_card(card, results_dict(0.6), model="m")
+    new, _ = render_card(card, results_dict(0.6))
     first = card[: card.index("---" + line_break + "Body")]
     cut = first.index(line_break + line_break + "# below")
     assert new.startswith(first[:cut] + line_break + "      - task:" + line_break)  # our item, same indent
@@ -112,7 +118,7 @@ def test_flow_style_results_fall_back_to_rewriting_the_key_with_the_same_values(
         "---\n"
         "Body.\n"
     )
-    new, facts = render_card(card, results_dict(0.6), model="m")
+    new, facts = render_card(card, results_dict(0.6))
     assert new.startswith("---\nlicense: mit  # kept\nmodel-index:\n- name: m1\n")  # other keys' bytes kept
     assert "\ntags: [a]\n---\nBody.\n" in new
     parsed = ModelCard(new)
@@ -122,8 +128,8 @@ def test_flow_style_results_fall_back_to_rewriting_the_key_with_the_same_values(
 
 def test_results_of_other_settings_are_replaced_unless_kept():
     multi = dict(results_dict(0.4), which_factor="multi")
-    card, _ = render_card("Body.\n", multi, model="m")
-    new, facts = render_card(card, results_dict(0.6), model="m")
+    card, _ = render_card("Body.\n", multi)
+    new, facts = render_card(card, results_dict(0.6))
     parsed = ModelCard(new)
     ours = [r for r in parsed.data.eval_results if r.dataset_type == "imagenet-x"]
     assert len(ours) == 17 and {r.metric_args["which_factor"] for r in ours} == {"top"}
@@ -131,7 +137,7 @@ def test_results_of_other_settings_are_replaced_unless_kept():
     assert "replace the ImageNet-X results this card held before" in new
 
     # Asked to keep several: both sets stay, and the names the Hub shows tell them apart.
-    kept, facts = render_card(card, results_dict(0.6), model="m", keep_other_settings=True)
+    kept, facts = render_card(card, results_dict(0.6), keep_other_settings=True)
     parsed = ModelCard(kept)
     by_args = {
         r.metric_args["which_factor"]: (r.metric_value, r.metric_name)

@@ -11,6 +11,7 @@ import pytest
 
 from imagenet_x_hf.cli import main
 from imagenet_x_hf.errors import ResultsFileError
+from imagenet_x_hf.reports.format import factor_label
 from imagenet_x_hf.reports.plots import (
     DPI,
     VERSUS_ONE_COLORS,
@@ -20,7 +21,7 @@ from imagenet_x_hf.reports.plots import (
     plot_error_ratios,
     save_figure,
 )
-from imagenet_x_hf.reports.summary import factor_label, factor_rows
+from imagenet_x_hf.results import FactorResult
 from imagenet_x_hf.schema import FACTORS
 
 
@@ -76,13 +77,11 @@ def test_charts_are_deterministic(vit):
 
 def test_single_model_chart_shows_the_numbers(single_figure, vit):
     ax = single_figure.axes[0]
-    rows = factor_rows(vit.results)
+    rows = vit.results.factors
     assert [t.get_text() for t in ax.get_xticklabels()] == [factor_label(f) for f in FACTORS]
     bars = [p for p in ax.patches]
     assert len(bars) == len(FACTORS)
-    np.testing.assert_allclose(
-        [b.get_height() for b in bars], [vit.results["factors"][f]["error_ratio"] for f in FACTORS]
-    )
+    np.testing.assert_allclose([b.get_height() for b in bars], [r.error_ratio for r in vit.results.factors])
     colours = [tuple(np.round(b.get_facecolor()[:3], 3)) for b in bars]
     from matplotlib.colors import to_rgb
 
@@ -90,8 +89,8 @@ def test_single_model_chart_shows_the_numbers(single_figure, vit):
     # The error bars span the intervals exactly.
     segments = [c for c in ax.collections if len(c.get_segments()) == len(FACTORS)][0].get_segments()
     for segment, factor in zip(segments, FACTORS):
-        entry = vit.results["factors"][factor]
-        assert sorted(segment[:, 1]) == pytest.approx([entry["error_ratio_low"], entry["error_ratio_high"]])
+        entry = vit.results.factor(factor)
+        assert sorted(segment[:, 1]) == pytest.approx([entry.low, entry.high])
     # A horizontal line at 1.
     assert any(np.allclose(line.get_ydata(), 1.0) for line in ax.get_lines())
 
@@ -108,9 +107,7 @@ def test_comparison_chart_files_and_numbers(comparison_figure, comparison, tmp_p
     heights = bar_heights(top)
     assert len(heights) == 4
     for name, h in zip(names, heights):
-        np.testing.assert_allclose(
-            h, [comparison["models"][name]["factors"][f]["error_ratio"] for f in FACTORS]
-        )
+        np.testing.assert_allclose(h, [r.error_ratio for r in comparison["models"][name].factors])
     differences = bar_heights(bottom)
     assert len(differences) == 3
     for c, h in zip(comparison["comparisons"], differences):
@@ -120,11 +117,11 @@ def test_comparison_chart_files_and_numbers(comparison_figure, comparison, tmp_p
 
 
 def test_factor_without_images_is_drawn_as_na(vit):
-    results = {**vit.results, "factors": dict(vit.results["factors"])}
-    results["factors"]["style"] = dict(
-        results["factors"]["style"], error_ratio=None, error_ratio_low=None, error_ratio_high=None
+    factors = tuple(
+        FactorResult(r.factor, 0, 0, None, None, None, None) if r.factor == "style" else r
+        for r in vit.results.factors
     )
-    fig = plot_error_ratios(results)
+    fig = plot_error_ratios(vit.results.replace(factors=factors))
     assert "n/a" in [t.get_text() for t in fig.axes[0].texts]
 
 

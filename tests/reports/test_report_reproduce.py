@@ -175,7 +175,8 @@ def test_train_split_reproduces(tmp_path, monkeypatch, train_predictions, which,
     ],
 )
 def test_evaluate_command_carries_every_scoring_option(options):
-    results = options.to_dict()
-    command = evaluate_command({"model": "google/vit-base-patch16-224"}, output="vit", results=results)
+    from imagenet_x_hf.results import RunRecord
+
+    command = evaluate_command(RunRecord(model="google/vit-base-patch16-224"), output="vit", scoring=options)
     args = build_parser().parse_args(shlex.split(command)[1:])
     assert scoring_settings(args) == options.replace(confidence_level=0.95)

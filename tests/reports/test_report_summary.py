@@ -6,8 +6,24 @@ import numpy as np
 import pytest
 
 from imagenet_x_hf.errors import ResultsFileError
-from imagenet_x_hf.reports.summary import RAW_FOLLOWS_ACCURACY, check_results, summarize
+from imagenet_x_hf.reports.summary import RAW_FOLLOWS_ACCURACY
+from imagenet_x_hf.reports.summary import summarize as summarize_results
+from imagenet_x_hf.reports.zoo_sentence import zoo_sentence as zoo_sentence_of
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
+
+
+def summarize(data: dict):
+    return summarize_results(Results.from_dict(data))
+
+
+def zoo_sentence(data: dict):
+    return zoo_sentence_of(Results.from_dict(data))
+
+
+def set_images(results: dict, factor: str, images: int) -> None:
+    """Give ``factor`` ``images`` images, half of them right (so the counts still add up)."""
+    results["factors"][factor].update(images=images, correct=images // 2, accuracy=(images // 2) / images)
 
 
 def make_results(intervals: dict[str, tuple | None], *, default=(1.0, 0.9, 1.1), images: int = 500) -> dict:
@@ -60,7 +76,7 @@ def test_groups_and_sentences_follow_the_intervals():
         "brighter": (0.8, 0.41, 1.37),
     }
     results = make_results(spec)
-    results["factors"]["brighter"]["images"] = 44
+    set_images(results, "brighter", 44)
     s = summarize(results)
     assert [r.factor for r in s.more] == ["style", "texture", "darker"]  # strongest first
     assert [r.factor for r in s.less] == ["pose", "pattern"]
@@ -118,7 +134,7 @@ def test_factor_without_images_is_left_out_and_said():
 
 def test_few_images_are_flagged():
     results = make_results({})
-    results["factors"]["style"]["images"] = 43
+    set_images(results, "style", 43)
     s = summarize(results)
     assert [r.factor for r in s.few_images] == ["style"]
     assert "*style* (43 images, interval 0.90–1.10)" in s.text
@@ -141,15 +157,70 @@ def test_missing_intervals_are_not_claimed():
     assert named_in(s.text) == set()
 
 
-def test_check_results_names_the_problem():
+def test_reading_results_names_the_problem():
     with pytest.raises(ResultsFileError, match="lacks 'factors'"):
-        check_results({"accuracy": 0.5, "images": 3})
+        Results.from_dict({"accuracy": 0.5, "images": 3})
     bad = make_results({})
     del bad["factors"]["style"]
     with pytest.raises(ResultsFileError, match="style"):
-        check_results(bad)
+        Results.from_dict(bad)
     with pytest.raises(ResultsFileError, match="not an ImageNet-X results dict"):
-        check_results([1, 2])
+        Results.from_dict([1, 2])
+
+
+def test_an_interval_that_does_not_contain_its_ratio_is_refused():
+    """A pose interval 2.00-0.76 (low above the ratio) is damage, not a result to print."""
+    results = make_results({"pose": (1.21, 2.0, 0.76)})
+    with pytest.raises(ResultsFileError) as err:
+        Results.from_dict(results, source="'r.json'")
+    assert "factors.pose: the interval 2.00-0.76 does not contain the error ratio 1.21" in str(err.value)
+    results = make_results({"style": (0.9, 0.95, 1.2)})  # low above the ratio, still ordered
+    with pytest.raises(ResultsFileError, match="factors.style: the interval 0.95-1.20"):
+        Results.from_dict(results)
+    Results.from_dict(make_results({"style": (1.0, 1.0, 1.0)}))  # an interval may be a point
+
+
+@pytest.mark.parametrize(
+    "change, where",
+    [
+        (lambda r: r["factors"]["pose"].update(correct=501), "factors.pose: 501 correct of 500 images"),
+        (lambda r: r["factors"]["pose"].update(accuracy=0.9), "factors.pose: accuracy 0.9 is not 250 / 500"),
+        (lambda r: r["factors"]["pose"].update(images=10_000, correct=5000), "10000 images of only 9999"),
+        (lambda r: r.update(error_rate=0.5), "error_rate 0.5 is not 1 - accuracy"),
+        (lambda r: r["error_ratio"].update(pose=3.0), "error_ratio.pose is 3.0 but factors.pose says 1.0"),
+        (
+            lambda r: r.update(coverage=dict(COVERAGE, used=9000)),
+            "coverage.used is 9000 but 'images' is 9999",
+        ),
+        (
+            lambda r: r.update(coverage=dict(COVERAGE, predictions=10_001)),
+            "10001 predictions are not the 9999 used plus the 3 ignored",
+        ),
+        (
+            lambda r: r.update(coverage=dict(COVERAGE, missing=5)),
+            "20000 annotated images are not the 9999 used plus the 5 missing",
+        ),
+    ],
+)
+def test_counts_must_add_up(change, where):
+    results = make_results({})
+    results["coverage"] = dict(COVERAGE)
+    Results.from_dict(results)  # as made, they do
+    change(results)
+    with pytest.raises(ResultsFileError) as err:
+        Results.from_dict(results, source="'r.json'")
+    assert where in str(err.value) and str(err.value).startswith("'r.json'")
+
+
+COVERAGE = {
+    "annotated": 20000,
+    "predictions": 10002,
+    "used": 9999,
+    "missing": 10001,
+    "unannotated_ignored": 1,
+    "prototypes_ignored": 2,
+    "real_empty_excluded": 0,
+}
 
 
 @pytest.mark.parametrize(
@@ -174,7 +245,7 @@ def test_bad_values_are_one_line_errors(path, value, where):
         target = target[key]
     target[path[-1]] = value
     with pytest.raises(ResultsFileError) as err:
-        check_results(results, source="'r.json'")
+        Results.from_dict(results, source="'r.json'")
     message = str(err.value)
     assert where in message and "\n" not in message and message.startswith("'r.json'")
 
@@ -220,8 +291,6 @@ def zoo_block(**overrides) -> dict:
 
 
 def test_zoo_sentence_names_only_clear_excesses():
-    from imagenet_x_hf.reports.summary import zoo_sentence
-
     results = make_results({})
     results["zoo"] = zoo_block()
     sentence = zoo_sentence(results)
@@ -232,11 +301,9 @@ def test_zoo_sentence_names_only_clear_excesses():
     assert "*texture* (2.10 vs 1.60 expected; higher than 96% of them)" in sentence
     assert "*pose* (0.60 vs 0.80 expected; lower than 96% of them)" in sentence
     assert sentence.endswith(".") and ". " not in sentence  # one sentence
-    # Fractions instead of percents, missing optional keys, a skipped block, no block at all.
-    for entry in results["zoo"]["factors"].values():
-        entry["percentile_similar_accuracy"] /= 100
-    assert "higher than 96% of them" in zoo_sentence(results)
-    bare = {"factors": {"texture": {"excess_interval": [0.2, 0.8]}}}
+    # Missing optional keys, a skipped block, no block at all.
+    bare = {"factors": {f: {} for f in FACTORS}}
+    bare["factors"]["texture"] = {"excess_interval": [0.2, 0.8]}
     assert zoo_sentence({**results, "zoo": bare}) == (
         "Among released ImageNet models of similar accuracy (the ImageNet-X authors' zoo), it fails more "
         "than expected for its accuracy on *texture*; on the other factors it is within their usual spread."
@@ -245,7 +312,7 @@ def test_zoo_sentence_names_only_clear_excesses():
     assert zoo_sentence(make_results({})) is None
     quiet = zoo_block()
     for entry in quiet["factors"].values():
-        entry["excess_interval"] = [-0.1, 0.1]
+        entry.update(excess=0.0, excess_interval=[-0.1, 0.1])
     assert zoo_sentence({**results, "zoo": quiet}).endswith("within their usual spread on every factor.")
 
 
@@ -253,31 +320,26 @@ def test_section_renders_the_zoo_sentence():
     from imagenet_x_hf.reports.section import render_section
 
     results = make_results({})
-    assert "released ImageNet models" not in render_section(results, model="toy")
+    assert "released ImageNet models" not in render_section(Results.from_dict(results), model="toy")
     results["zoo"] = zoo_block()
-    section = render_section(results, model="toy")
+    section = render_section(Results.from_dict(results), model="toy")
     assert "Among the 240 released ImageNet models" in section
 
 
 @pytest.mark.parametrize("percentile, says", [(99.93, "higher than 99%"), (1.5, "lower than 98%")])
 def test_a_share_of_models_is_rounded_down_never_up(percentile, says):
-    from imagenet_x_hf.reports.summary import zoo_sentence
-
     side = [0.2, 0.7] if percentile > 50 else [-0.7, -0.2]
-    zoo = {
-        "zoo": {"models": 2500, "similar_window": 0.02},
-        "factors": {
-            "texture": {
-                "error_ratio": 2.15,
-                "expected_error_ratio": 1.7,
-                "excess": sum(side) / 2,
-                "excess_interval": side,
-                "percentile_similar_accuracy": percentile,
-                "similar_models": 310,
-            }
-        },
+    factors = {f: {} for f in FACTORS}
+    factors["texture"] = {
+        "error_ratio": 2.15,
+        "expected_error_ratio": 1.7,
+        "excess": sum(side) / 2,
+        "excess_interval": side,
+        "percentile_similar_accuracy": percentile,
+        "similar_models": 310,
     }
-    sentence = zoo_sentence({"zoo": zoo})
+    zoo = {"zoo": {"models": 2500, "similar_window": 0.02}, "factors": factors}
+    sentence = zoo_sentence({**make_results({}), "zoo": zoo})
     assert says in sentence and "100%" not in sentence
 
 
@@ -304,7 +366,7 @@ def test_section_explains_the_reference_and_the_interval():
     results["zoo"] = zoo_block(
         reference={"near": {"window": 0.02, "description": "240 models in 30 families"}}
     )
-    section = render_section(results, model="toy")
+    section = render_section(Results.from_dict(results), model="toy")
     assert (
         "Models of its accuracy are the released models within ±2 points of it, 240 models in 30 families;"
         in section

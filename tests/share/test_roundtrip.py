@@ -10,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from imagenet_x_hf.metrics import read_predictions, score_predictions
+from imagenet_x_hf.settings import ScoringOptions
 from imagenet_x_hf.share import PredictionsRepoError, export_predictions, open_predictions
 
 from .conftest import MODEL_NAMES, PREDICTIONS_DIR, RUN_MODEL, run_table
@@ -45,12 +46,17 @@ def test_datasets_loads_each_model_and_the_models_table(authors_repo):
     )
 
 
+MULTI = ScoringOptions(which_factor="multi")
+
+
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: "-".join(str(v) for v in s.values()))
 def test_authors_files_score_the_same_from_the_export(authors_repo, settings):
     repo = open_predictions(authors_repo / "DINO")
     (model,) = repo.models
-    exported = score_predictions(repo.read(model), **settings)
-    original = score_predictions(read_predictions(PREDICTIONS_DIR / "DINO.csv"), **settings)
+    exported = score_predictions(repo.read(model), ScoringOptions(**settings)).to_dict()
+    original = score_predictions(
+        read_predictions(PREDICTIONS_DIR / "DINO.csv"), ScoringOptions(**settings)
+    ).to_dict()
     assert exported == original  # every number, intervals and calibration included, to 0.0
     assert exported["calibration"] is not None
 
@@ -69,13 +75,12 @@ def test_run_round_trip_every_setting(run_dir, tmp_path):
     assert row["accuracy"] == results["accuracy"]
     predictions = repo.read(model)
     # the run's own numbers, as results.json holds them
-    again = score_predictions(predictions)
+    again = score_predictions(predictions).to_dict()
     assert json.loads(json.dumps(again)) == {k: v for k, v in results.items() if k not in ("run", "zoo")}
     for settings in SETTINGS:
-        source = score_predictions(
-            read_predictions(run_dir / "predictions.parquet", name=RUN_MODEL), **settings
-        )
-        assert score_predictions(predictions, **settings) == source
+        options = ScoringOptions(**settings)
+        source = score_predictions(read_predictions(run_dir / "predictions.parquet", name=RUN_MODEL), options)
+        assert score_predictions(predictions, options) == source
     table = pq.read_table(tmp_path / "repo" / m.file)
     original = run_table()
     assert (
@@ -171,7 +176,7 @@ def test_models_sharing_an_image_list_read_it_once_and_the_same(authors_repo, tm
         assert np.array_equal(got.file_names, want.file_names)
         assert np.array_equal(got.predicted_class, want.predicted_class)
         assert np.array_equal(got.predicted_probability, want.predicted_probability)
-        assert score_predictions(got, which_factor="multi") == score_predictions(want, which_factor="multi")
+        assert score_predictions(got, MULTI) == score_predictions(want, MULTI)
     assert len(repo._names) == 1
     # a model on other images has its own list
     csv = read_predictions(PREDICTIONS_DIR / "ViT.csv")

@@ -9,6 +9,7 @@ import pytest
 
 from imagenet_x_hf.cli import main
 from imagenet_x_hf.metrics import Predictions, read_predictions, score_predictions
+from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.share import export_predictions, extra_models
 
 from .conftest import PREDICTIONS_DIR, ZOO_DIR
@@ -52,8 +53,7 @@ def test_added_models_join_as_families(own_models, zoo):
     assert joined["reference"]["added_models"] == 3
     # the added models move the reference: the same model gets other percentiles
     assert any(
-        joined["factors"][f]["percentile_all"] != alone["factors"][f]["percentile_all"]
-        for f in results["factors"]
+        joined["factors"][f]["percentile_all"] != alone["factors"][f]["percentile_all"] for f in FACTORS
     )
 
 
@@ -67,10 +67,10 @@ def test_a_model_is_never_its_own_reference(own_models, zoo):
     placed = place(repo_results, zoo=zoo, extra=extra)
     assert placed["reference"]["added_models"] == 1  # its sweep (itself and mine-1) is left out
     assert "extra:my-sweep" in placed["notes"][0]
-    renamed = dict(repo_results, model="renamed")  # the same numbers under another name
+    renamed = repo_results.replace(model="renamed")  # the same numbers under another name
     assert place(renamed, zoo=zoo, extra=extra)["reference"]["added_models"] == 1
-    single = dict(
-        score_predictions(read_predictions(own_models / "predictions" / "mine-2.parquet")), model="mine-2"
+    single = score_predictions(read_predictions(own_models / "predictions" / "mine-2.parquet")).replace(
+        model="mine-2"
     )
     assert place(single, zoo=zoo, extra=extra)["reference"]["added_models"] == 2
 

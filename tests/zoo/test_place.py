@@ -7,7 +7,9 @@ import math
 import numpy as np
 import pytest
 
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
+from imagenet_x_hf.settings import ScoringOptions
 from imagenet_x_hf.zoo import ZooError, adjustment_check, place, zoo_block
 
 KEYS = {
@@ -54,7 +56,7 @@ def test_place_one_model(zoo, vit_results):
     for factor in FACTORS:
         d = out["factors"][factor]
         assert set(d) == KEYS
-        assert d["error_ratio"] == vit_results["error_ratio"][factor]
+        assert d["error_ratio"] == vit_results.factor(factor).error_ratio
         assert d["excess"] == pytest.approx(d["error_ratio"] - d["expected_error_ratio"])
         low, high = d["excess_interval"]
         assert low < d["excess"] < high
@@ -75,11 +77,12 @@ def test_a_zoo_model_is_placed_at_its_own_excess(zoo):
     results = {
         "model": "copy",
         "accuracy": float(s.accuracy[i]),
+        "images": 50_000,
         "which_factor": "top",
         "error_type": "class",
         "factors": {f: {"error_ratio": float(s.error_ratio[i, k])} for k, f in enumerate(FACTORS)},
     }
-    out = place(results, zoo=zoo)
+    out = place(Results.from_dict(results), zoo=zoo)
     j = int(np.flatnonzero(ref.names == "vit_base_patch16_224")[0])
     for k, f in enumerate(FACTORS):
         assert out["factors"][f]["excess"] == pytest.approx(ref.excess[j, k], abs=1e-12)
@@ -90,13 +93,13 @@ def test_a_zoo_model_is_placed_at_its_own_excess(zoo):
 
 
 def test_settings_mismatch_notes_and_errors(zoo, vit_results):
-    kept = dict(vit_results, filter_prototypes=False)
+    kept = vit_results.replace(scoring=vit_results.scoring.replace(filter_prototypes=False))
     assert any("prototype" in n for n in place(kept, zoo=zoo)["notes"])
-    high = place(dict(vit_results, accuracy=0.99), zoo=zoo)
+    high = place(vit_results.replace(accuracy=0.99), zoo=zoo)
     assert high["extrapolation"]["extrapolated"] and "above the highest" in high["extrapolation"]["reason"]
     with pytest.raises(ZooError, match="validation split"):
-        place(dict(vit_results, split="train"), zoo=zoo)
-    with pytest.raises(ZooError, match="needs one model's results"):
+        place(vit_results.replace(scoring=vit_results.scoring.replace(split="train")), zoo=zoo)
+    with pytest.raises(ZooError, match="needs one model's Results"):
         place({"accuracy": 0.5}, zoo=zoo)
 
 
@@ -104,7 +107,7 @@ def test_zoo_block_skips_with_a_note_offline(vit_results, tmp_path, monkeypatch)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("IMAGENET_X_ZOO_CACHE", str(tmp_path / "empty"))
     block = zoo_block(vit_results)
-    assert block["skipped"] is True and "HF_HUB_OFFLINE" in block["note"]
+    assert block.skipped is True and "HF_HUB_OFFLINE" in block.note
 
 
 def test_results_json_of_a_run_has_the_zoo_block(tmp_path, monkeypatch):
@@ -118,14 +121,7 @@ def test_results_json_of_a_run_has_the_zoo_block(tmp_path, monkeypatch):
     from .conftest import PREDICTIONS_DIR, ZOO_DIR
 
     table = pacsv.read_csv(PREDICTIONS_DIR / "ResNet50.csv")
-    common = dict(
-        model_name="ResNet50",
-        run_info={"model": "ResNet50"},
-        split="validation",
-        which_factor="top",
-        error_type="class",
-        filter_prototypes=True,
-    )
+    common = dict(model_name="ResNet50", run_info={"model": "ResNet50"}, scoring=ScoringOptions())
     for name in ("a", "b"):
         (tmp_path / name).mkdir()
     monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_DIR))

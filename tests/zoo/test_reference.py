@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
 from imagenet_x_hf.zoo import ZooError, place
 from imagenet_x_hf.zoo.place import COVERAGE_THRESHOLD, Reference, reference_of
@@ -56,29 +57,32 @@ def test_a_zoo_model_is_placed_without_its_family(zoo):
     """Leave-one-out: a zoo model named as itself is placed against a reference fitted without its family."""
     s = zoo.slice("top", "class")
     i = s.row("resnet18_50k_40_epochs")
-    results = {
-        "model": "resnet18_50k_40_epochs",
-        "accuracy": float(s.accuracy[i]),
-        "factors": {f: {"error_ratio": float(s.error_ratio[i, k])} for k, f in enumerate(FACTORS)},
-    }
+    results = Results.from_dict(
+        {
+            "model": "resnet18_50k_40_epochs",
+            "accuracy": float(s.accuracy[i]),
+            "images": 50_000,
+            "factors": {f: {"error_ratio": float(s.error_ratio[i, k])} for k, f in enumerate(FACTORS)},
+        }
+    )
     out = place(results, zoo=zoo)
     assert out["reference"]["excluded_family"] == "resnet18_50k_*_epochs"
     full = reference_of(s)
     keep = full.population.family != "resnet18_50k_*_epochs"
     by_hand = Reference(full.population.subset(keep))
     assert out["zoo"]["models"] == full.n - int((~keep).sum()) == by_hand.n
-    expected = by_hand.trend.expected(results["accuracy"])
-    with_own = full.trend.expected(results["accuracy"])
+    expected = by_hand.trend.expected(results.accuracy)
+    with_own = full.trend.expected(results.accuracy)
     for k, f in enumerate(FACTORS):
         assert out["factors"][f]["expected_error_ratio"] == pytest.approx(expected[k], abs=1e-12)
     assert np.abs(expected - with_own).max() > 1e-3  # leaving the series out does change the trend
-    renamed = place(dict(results, model="my model"), zoo=zoo)
+    renamed = place(results.replace(model="my model"), zoo=zoo)
     assert renamed["reference"]["excluded_family"] is None and renamed["zoo"]["models"] == full.n
 
 
 def test_low_coverage_is_not_placed(zoo, vit_results):
-    covered = dict(vit_results["coverage"], used=999)
-    out = place(dict(vit_results, coverage=covered), zoo=zoo)
+    covered = dict(vit_results.coverage, used=999)
+    out = place(vit_results.replace(coverage=covered), zoo=zoo)
     assert out["coverage"] == {
         "annotated": 46110,
         "used": 999,
@@ -95,7 +99,7 @@ def test_low_coverage_is_not_placed(zoo, vit_results):
 
 def test_beyond_the_range_or_far_from_models_is_an_extrapolation(zoo, vit_results):
     mid = place(vit_results, zoo=zoo)
-    top = place(dict(vit_results, accuracy=0.95), zoo=zoo)
+    top = place(vit_results.replace(accuracy=0.95), zoo=zoo)
     assert not mid["extrapolation"]["extrapolated"] and top["extrapolation"]["extrapolated"]
     mid_w = np.array([d["band"][1] - d["band"][0] for d in mid["factors"].values()])
     top_w = np.array([d["band"][1] - d["band"][0] for d in top["factors"].values()])
@@ -164,7 +168,7 @@ def test_place_with_extra_models(zoo, vit_results):
     ref = reference_of(s)
     rng = np.random.default_rng(0)
     n = 40  # a sweep of 40 runs near ViT's accuracy, all far above the trend on pose
-    acc = vit_results["accuracy"] + rng.uniform(-0.01, 0.01, n)
+    acc = vit_results.accuracy + rng.uniform(-0.01, 0.01, n)
     ratio = ref.trend.expected(acc) + np.where(np.arange(len(FACTORS)) == 0, 0.3, 0.0)
     extra = Population(
         names=np.array([f"run{i}" for i in range(n)], dtype=object),
@@ -180,7 +184,7 @@ def test_place_with_extra_models(zoo, vit_results):
     assert out["reference"]["families"] == base["reference"]["families"] + 1
     shift = out["factors"]["pose"]["expected_error_ratio"] - base["factors"]["pose"]["expected_error_ratio"]
     assert 0 < shift < 0.3 / 10  # one family among dozens near: a small pull, not 40 models' worth
-    one = dict(vit_results, model="run3", accuracy=float(acc[3]))
+    one = vit_results.replace(model="run3", accuracy=float(acc[3]))
     assert place(one, zoo=zoo, extra=extra)["reference"]["excluded_family"] == "extra:my-sweep"
 
 

@@ -98,15 +98,15 @@ def test_settings_parsed_from_names(zoo):
 def test_base_group_equals_our_metric(zoo, which, error_type):
     """Two independent sources agree: the authors' released rows and our metric on their predictions."""
     from imagenet_x_hf.metrics import read_predictions, score_predictions
+    from imagenet_x_hf.settings import ScoringOptions
 
     s = zoo.slice(which, error_type)
     for name in MODEL_NAMES:
         ours = score_predictions(
             read_predictions(PREDICTIONS_DIR / f"{name}.csv"),
-            which_factor=which,
-            error_type=error_type,
+            ScoringOptions(which_factor=which, error_type=error_type),
             breakdowns=False,
-        )
+        ).to_dict()
         row = s.row(name, "base")
         assert ours["accuracy"] == pytest.approx(s.accuracy[row], abs=1e-9)
         for k, factor in enumerate(FACTORS):

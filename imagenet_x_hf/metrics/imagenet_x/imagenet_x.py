@@ -41,8 +41,9 @@ Examples:
 import datasets
 import evaluate
 
-from imagenet_x_hf.metrics import Predictions, score_labels, score_predictions, scoring_options
+from imagenet_x_hf.metrics import Predictions, score_labels, score_predictions
 from imagenet_x_hf.metrics.compat import restore_tf_model_name
+from imagenet_x_hf.settings import ScoringOptions
 
 # evaluate.evaluator(...) with this metric must work under transformers 5 (see compat)
 restore_tf_model_name()
@@ -135,8 +136,9 @@ class ImagenetX(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, factors=None, probabilities=None, options=None, **settings):
-        options = scoring_options(options, **settings)
+        # keywords are how evaluate passes settings; inside the package they are one ScoringOptions
+        options = (options or ScoringOptions()).replace(**settings) if settings else options
         if factors is None:  # the file-names form
             given = Predictions.from_arrays(references, predictions, probabilities, source="imagenet_x")
-            return score_predictions(given, options)
+            return score_predictions(given, options).to_dict()
         return score_labels(predictions, references, factors, probabilities, options)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -20,25 +19,10 @@ import pyarrow.compute as pc
 
 from imagenet_x_hf.errors import ResultsFileError
 from imagenet_x_hf.reports.inputs import ModelResults
+from imagenet_x_hf.results import Results
+from imagenet_x_hf.settings import ScoringOptions
 
 TOP_K = 5
-# Settings the join needs, with the metric's defaults for results that predate a key.
-DEFAULT_SETTINGS = {
-    "split": "validation",
-    "which_factor": "top",
-    "error_type": "class",
-    "filter_prototypes": True,
-    "empty_real": "error",
-}
-
-
-def settings_of(results: Mapping) -> dict:
-    """The scoring settings a RESULTS dict was computed with (defaults for absent keys).
-
-    >>> settings_of({"which_factor": "multi"})["which_factor"], settings_of({})["split"]
-    ('multi', 'validation')
-    """
-    return {key: results.get(key, default) for key, default in DEFAULT_SETTINGS.items()}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +69,7 @@ def _read_top5(path: Path | None, n: int) -> tuple[np.ndarray | None, np.ndarray
     return out[0].astype(np.int64), out[1].astype(np.float64)
 
 
-def scored_images(model: ModelResults, settings: Mapping | None = None) -> ScoredImages:
+def scored_images(model: ModelResults, settings: ScoringOptions | None = None) -> ScoredImages:
     """Join ``model``'s predictions to the annotations under ``settings`` (default: its results').
 
     Raises ``ResultsFileError`` when the model has no predictions, or when the images
@@ -96,24 +80,24 @@ def scored_images(model: ModelResults, settings: Mapping | None = None) -> Score
     from imagenet_x_hf.metrics import correctness
     from imagenet_x_hf.metrics.align import annotation_rows
 
-    settings = dict(settings or settings_of(model.results))
+    settings = settings or model.results.scoring
     predictions = model.predictions()
-    arrays = split_annotations(settings["split"])
+    arrays = split_annotations(settings.split)
     index = annotation_rows(predictions, arrays, source=model.name)
     keep = index >= 0
-    if settings["filter_prototypes"]:
+    if settings.filter_prototypes:
         keep[keep] = ~arrays.is_prototype[index[keep]]
-    if settings["error_type"] == "real_class" and settings["empty_real"] == "exclude":
+    if settings.error_type == "real_class" and settings.empty_real == "exclude":
         keep[keep] = arrays.real.lengths(index[keep]) > 0
     positions = np.flatnonzero(keep)
     if len(positions) == 0:
         raise ResultsFileError(
-            f"{model.name}: none of its predictions is an annotated ImageNet-X {settings['split']} image; "
+            f"{model.name}: none of its predictions is an annotated ImageNet-X {settings.split} image; "
             "use the original ImageNet file names and the matching split"
         )
     rows = index[positions]
     predicted = np.asarray(predictions.predicted_class)[positions]
-    error_type = settings["error_type"]
+    error_type = settings.error_type
     correct = correctness(
         predicted,
         error_type=error_type,
@@ -134,16 +118,16 @@ def scored_images(model: ModelResults, settings: Mapping | None = None) -> Score
     )
 
 
-def check_agrees(images: ScoredImages, results: Mapping, *, source: str) -> None:
+def check_agrees(images: ScoredImages, results: Results, *, source: str) -> None:
     """Fail unless the joined images give the image count and accuracy the results report."""
-    expected = results.get("images")
-    if expected is not None and int(expected) != len(images):
+    expected = results.images
+    if expected != len(images):
         raise ResultsFileError(
             f"{source}: its results report {int(expected):,} scored images but its predictions give "
             f"{len(images):,} under the same settings; the results and predictions come from different "
             "runs: rerun 'imagenet-x evaluate' or pass the predictions file alone (it is scored here)"
         )
-    accuracy = results.get("accuracy")
+    accuracy = results.accuracy
     found = float(images.correct.mean())
     if accuracy is not None and not math.isclose(found, float(accuracy), rel_tol=0, abs_tol=1e-9):
         raise ResultsFileError(

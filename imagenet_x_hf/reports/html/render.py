@@ -11,23 +11,18 @@ import functools
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup, escape
 
+from imagenet_x_hf.reports.format import factor_label, format_interval, format_percent, format_ratio
 from imagenet_x_hf.reports.html import svg
 from imagenet_x_hf.reports.section import method_text
-from imagenet_x_hf.reports.summary import (
-    ACCURACY_NAMES,
-    factor_label,
-    factor_rows,
-    format_interval,
-    format_percent,
-    format_ratio,
-    summarize,
-    zoo_explanation,
-)
+from imagenet_x_hf.reports.summary import ACCURACY_NAMES, summarize
+from imagenet_x_hf.reports.zoo_sentence import zoo_explanation
+from imagenet_x_hf.results import Placement, Results, RunRecord
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -88,10 +83,10 @@ def heat(value: float | None) -> str:
     return f"background:rgba({rgb},{0.55 * abs(t):.2f})"
 
 
-def _factor_table(results: Mapping, gallery) -> list[dict[str, Any]]:
-    calibration = (results.get("calibration") or {}).get("factors") or {}
+def _factor_table(results: Results, gallery) -> list[dict[str, Any]]:
+    calibration = (results.calibration or {}).get("factors") or {}
     out = []
-    for row in factor_rows(results):
+    for row in results.factors:
         out.append(
             {
                 "factor": row.factor,
@@ -110,10 +105,9 @@ def _factor_table(results: Mapping, gallery) -> list[dict[str, Any]]:
     return out
 
 
-def _ratio_chart(results: Mapping, name: str) -> Markup:
-    rows = factor_rows(results)
-    level = results.get("confidence_level")
-    level_text = f"{100 * level:g}% " if isinstance(level, (int, float)) else ""
+def _ratio_chart(results: Results, name: str) -> Markup:
+    rows = results.factors
+    level_text = f"{100 * results.scoring.confidence_level:g}% "
     chart = svg.interval_chart(
         [
             svg.ChartRow(
@@ -178,8 +172,8 @@ def _zoo_chart(block, name: str) -> Markup:
     )
 
 
-def _metaclass_rows(results: Mapping) -> list[dict[str, Any]]:
-    breakdown = results.get("metaclass") or {}
+def _metaclass_rows(results: Results) -> list[dict[str, Any]]:
+    breakdown = results.metaclass or {}
     out = []
     for name in METACLASSES:
         entry = breakdown.get(name)
@@ -223,10 +217,10 @@ def _reliability(images, name: str) -> dict[str, Any] | None:
     return {"chart": Markup(chart), "bins": [b for b in bins if b.images]}
 
 
-def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[str, Any]:
+def _comparison_view(comparison, main_name: str, main_results: Results) -> dict[str, Any]:
     paired = comparison.paired
-    a_rows = {r.factor: r for r in factor_rows(main_results)}
-    b_rows = {r.factor: r for r in factor_rows(comparison.other_results)}
+    a_rows = {r.factor: r for r in main_results.factors}
+    b_rows = {r.factor: r for r in comparison.other_results.factors}
     table = []
     for factor in FACTORS:
         d = paired["factors"].get(factor) or {}
@@ -249,8 +243,8 @@ def _comparison_view(comparison, main_name: str, main_results: Mapping) -> dict[
         )
     return {
         "other": comparison.other,
-        "other_accuracy": comparison.other_results.get("accuracy"),
-        "other_images": comparison.other_results.get("images"),
+        "other_accuracy": comparison.other_results.accuracy,
+        "other_images": comparison.other_results.images,
         "images": paired.get("images"),
         "method": paired.get("interval_method"),
         "table": table,
@@ -295,7 +289,7 @@ def _model_fact(value: str) -> str:
 
 
 def _run_facts(model) -> list[tuple[str, str]]:
-    run = model.run or {}
+    run = model.run or RunRecord()
     facts = []
     for key, label in (
         ("model", "model"),
@@ -307,51 +301,58 @@ def _run_facts(model) -> list[tuple[str, str]]:
         ("device", "device"),
     ):
         if run.get(key):
-            facts.append((label, _model_fact(str(run[key])) if key == "model" else str(run[key])))
-    timing = run.get("timing") or {}
+            facts.append((label, _model_fact(str(run.get(key))) if key == "model" else str(run.get(key))))
+    timing = run.timing
     if timing.get("images_per_second"):
         facts.append(("speed", f"{timing['images_per_second']:,} images/s"))
     return facts
 
 
-def render_page(
-    *,
-    model,
-    images,
-    settings: Mapping[str, Any],
-    gallery,
-    comparisons: Sequence,
-    thumbnails,
-    imagenet_given: bool,
-    zoo_block,
-    zoo_note: str | None,
-    title: str | None,
-    hint: str,
-    seed: int,
-    thumbnail_size: int,
-) -> str:
+@dataclass(frozen=True)
+class Page:
+    """Everything one report page shows: the model and its scored images, the galleries,
+    comparisons, thumbnails and zoo block, and the facts the page states about itself."""
+
+    model: Any
+    images: Any
+    gallery: Any
+    comparisons: Sequence
+    thumbnails: Any
+    imagenet_given: bool
+    zoo_block: Any
+    zoo_note: str | None
+    title: str | None
+    hint: str
+    seed: int
+    thumbnail_size: int
+
+
+def render_page(page: Page) -> str:
     """The whole page as a string."""
     from imagenet_x_hf import __version__
 
+    model, images, gallery, comparisons = page.model, page.images, page.gallery, page.comparisons
+    zoo_block, zoo_note, title = page.zoo_block, page.zoo_note, page.title
+    settings = model.results.scoring
+
     results = model.results
-    placed = zoo_block.raw if zoo_block is not None else None
+    placed = Placement.from_dict(zoo_block.raw) if zoo_block is not None else None
     summary = summarize(results, zoo=placed)
     shown_cards = [*gallery.cards, *(card for c in comparisons for card in c.gallery.cards)]
     thumb_classes, thumb_css = thumbnail_styles(shown_cards)
-    level = results.get("confidence_level")
     context = {
         "title": title or f"ImageNet-X report: {model.name}",
         "model": model.name,
         "results": results,
         "settings": settings,
-        "accuracy_name": ACCURACY_NAMES.get(settings["error_type"], "accuracy"),
-        "level": f"{100 * level:g}%" if isinstance(level, (int, float)) else "",
-        "interval_method": method_text(results.get("interval_method")),
+        "accuracy_name": ACCURACY_NAMES.get(settings.error_type, "accuracy"),
+        "level": f"{100 * results.scoring.confidence_level:g}%",
+        "interval_method": method_text(results.interval_method),
         "sentences": [emphasis(s) for s in summary.sentences],
         "ratio_chart": _ratio_chart(results, model.name),
         "factors": _factor_table(results, gallery),
         "colors": VERSUS_ONE,
-        "coverage": results.get("coverage") or {},
+        "coverage": results.coverage or {},
         "zoo": zoo_block,
         "zoo_explanation": zoo_explanation(placed),
         "zoo_chart": _zoo_chart(zoo_block, model.name) if zoo_block is not None else None,
@@ -359,16 +360,16 @@ def render_page(
         "metaclass_rows": _metaclass_rows(results),
         "few_cell": FEW_IMAGES_CELL,
         "factor_names": FACTORS,
-        "calibration": results.get("calibration"),
+        "calibration": results.calibration,
         "reliability": _reliability(images, model.name),
         "comparisons": [_comparison_view(c, model.name, results) for c in comparisons],
         "gallery": gallery,
         "definitions": FACTOR_DEFINITIONS,
-        "thumbnails": thumbnails,
-        "imagenet_given": imagenet_given,
-        "hint": hint,
-        "seed": seed,
-        "thumbnail_size": thumbnail_size,
+        "thumbnails": page.thumbnails,
+        "imagenet_given": page.imagenet_given,
+        "hint": page.hint,
+        "seed": page.seed,
+        "thumbnail_size": page.thumbnail_size,
         "run_facts": _run_facts(model),
         "version": __version__,
         "thumb_classes": thumb_classes,

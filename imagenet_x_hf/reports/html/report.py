@@ -23,15 +23,16 @@ from imagenet_x_hf.reports.html.data import (
     check_agrees,
     paired_rows,
     scored_images,
-    settings_of,
 )
 from imagenet_x_hf.reports.html.sample import pick, sample_keys
-from imagenet_x_hf.reports.html.thumbnails import THUMBNAIL_SIZE, Thumbnail, Thumbnails
-from imagenet_x_hf.reports.inputs import SETTINGS, ModelResults, check_same_settings, unique_names
+from imagenet_x_hf.reports.html.thumbnails import Thumbnail, Thumbnails
+from imagenet_x_hf.reports.inputs import ModelResults, check_same_settings, unique_names
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS, METACLASSES
+from imagenet_x_hf.settings import ReportOptions
 
-PER_FACTOR = 12
-COMPARE_PER_FACTOR = 4
+PER_FACTOR = ReportOptions().per_factor
+COMPARE_PER_FACTOR = ReportOptions().compare_per_factor
 MAX_PER_FACTOR = 200  # 16 x 200 thumbnails are ~15 MB of page: beyond that a gallery is a dataset
 
 
@@ -92,7 +93,7 @@ class Comparison:
     """The main model against one other: paired differences and the images they disagree on."""
 
     other: str
-    other_results: dict
+    other_results: Results
     paired: dict  # imagenet_x_hf.metrics.paired_comparison(main, other)
     gallery: Gallery
     a_only: int  # images the main model gets right and the other wrong
@@ -241,18 +242,18 @@ def _comparison(
     other: ModelResults,
     b: ScoredImages,
     *,
-    settings: Mapping[str, Any],
     per_factor: int,
     seed: int,
     index: int,
 ) -> Comparison:
     from imagenet_x_hf.metrics import paired_comparison
 
-    options = {k: main.results[k] for k in SETTINGS if main.results.get(k) is not None}
-    paired = paired_comparison(main.predictions(), other.predictions(), **options)
+    settings = main.results.scoring
+
+    paired = paired_comparison(main.predictions(), other.predictions(), main.results.scoring)
     rows, ia, ib = paired_rows(a, b)
-    flags = ann.arrays.factors(settings["which_factor"]).dense(rows=rows)
-    multi = flags if settings["which_factor"] == "multi" else ann.arrays.factors("multi").dense(rows=rows)
+    flags = ann.arrays.factors(settings.which_factor).dense(rows=rows)
+    multi = flags if settings.which_factor == "multi" else ann.arrays.factors("multi").dense(rows=rows)
     a_right, b_right = a.correct[ia], b.correct[ib]
     disagree = np.flatnonzero(a_right != b_right)
     keys = _keys_for(ann, rows, seed, disagree)
@@ -299,7 +300,7 @@ def _check_count(name: str, value: int) -> int:
 
 def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html") -> str:
     """The command that rebuilds this report with thumbnails (the run's own ImageNet path if recorded)."""
-    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    recorded = model.run.dataset.get("imagenet") if model.run else None
     source = "/path/to/ILSVRC2012_img_val.tar"
     if (
         isinstance(recorded, str) and recorded
@@ -312,16 +313,9 @@ def thumbnail_hint(model: ModelResults, output: str | os.PathLike = "report.html
 
 def build_report(
     model: ModelResults,
+    options: ReportOptions | None = None,
     *,
     compare: Sequence[ModelResults] = (),
-    imagenet: str | os.PathLike | None = None,
-    source_kind: str | None = None,
-    per_factor: int = PER_FACTOR,
-    compare_per_factor: int = COMPARE_PER_FACTOR,
-    seed: int = 0,
-    thumbnail_size: int = THUMBNAIL_SIZE,
-    zoo: bool = True,
-    title: str | None = None,
     hint: str | None = None,
     progress: bool = True,
 ) -> Report:
@@ -330,26 +324,22 @@ def build_report(
     Args:
         model: the model to report on; it needs its predictions (a run directory or a
             predictions file), not only a results JSON.
+        options: how the page is built (``ReportOptions``: the ImageNet source the shown
+            images are read from, how many are shown per factor, the seed that picks them,
+            the thumbnail size, the title, whether the zoo placement is looked up).
         compare: other models, scored with the same settings: paired differences and,
             per factor, the images one model gets right and the other wrong.
-        imagenet: an ImageNet source (folder, tar, shards, Parquet, Hub id) to read the
-            shown images from; without it the page has no thumbnails and says how to add them.
-        source_kind: the kind of ``imagenet`` when detection should be skipped.
-        per_factor: misclassified images shown per factor.
-        compare_per_factor: images shown per factor and direction in each comparison.
-        seed: picks the sample (the same seed shows the same images).
-        thumbnail_size: longer side of the thumbnails, in pixels.
-        zoo: look the zoo placement up when the results carry none.
-        title: the page title (default: the model's name).
         hint: the command that adds thumbnails, shown when there are none.
         progress: show a progress bar while thumbnails are made.
     """
-    from imagenet_x_hf.reports.html.render import render_page
+    options = options or ReportOptions()
+    imagenet, seed, thumbnail_size = options.imagenet, options.seed, options.thumbnail_size
+    from imagenet_x_hf.reports.html.render import Page, render_page
     from imagenet_x_hf.reports.html.thumbnails import read_thumbnails
     from imagenet_x_hf.reports.html.zoo import zoo_for
 
-    per_factor = _check_count("per_factor", per_factor)
-    compare_per_factor = _check_count("compare_per_factor", compare_per_factor)
+    per_factor = _check_count("per_factor", options.per_factor)
+    compare_per_factor = _check_count("compare_per_factor", options.compare_per_factor)
     if not 16 <= int(thumbnail_size) <= 512:
         raise ResultsFileError(f"thumbnail_size must be 16 to 512 pixels, not {thumbnail_size!r}")
     for m in (model, *compare):
@@ -365,12 +355,12 @@ def build_report(
     models = [model, *compare]
     unique_names(models)
     check_same_settings(models)
-    settings = settings_of(model.results)
-    ann = _Annotations(settings["split"])
+    settings = model.results.scoring
+    ann = _Annotations(settings.split)
     main_images = scored_images(model, settings)
     check_agrees(main_images, model.results, source=str(model.source))
     gallery = _error_gallery(
-        ann, main_images, which_factor=settings["which_factor"], per_factor=per_factor, seed=seed
+        ann, main_images, which_factor=settings.which_factor, per_factor=per_factor, seed=seed
     )
     comparisons = []
     for i, other in enumerate(compare):
@@ -383,7 +373,6 @@ def build_report(
                 main_images,
                 other,
                 other_images,
-                settings=settings,
                 per_factor=compare_per_factor,
                 seed=seed,
                 index=i + 1,
@@ -398,35 +387,36 @@ def build_report(
         thumbs = read_thumbnails(
             imagenet,
             {c.file_name for c in all_cards},
-            split=settings["split"],
-            kind=source_kind,
+            split=settings.split,
+            kind=options.source_kind,
             size=int(thumbnail_size),
             progress=progress,
         )
-        check_source(models, thumbs, imagenet, split=settings["split"])
+        check_source(models, thumbs, imagenet, split=settings.split)
         for card in all_cards:
             card.thumbnail = thumbs.images.get(card.file_name)
     seconds["thumbnails"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    zoo_block, zoo_note = zoo_for(model.results, lookup=zoo)
+    zoo_block, zoo_note = zoo_for(model.results, lookup=options.zoo)
     seconds["zoo"] = time.perf_counter() - start
 
     start = time.perf_counter()
     html = render_page(
-        model=model,
-        images=main_images,
-        settings=settings,
-        gallery=gallery,
-        comparisons=comparisons,
-        thumbnails=thumbs,
-        imagenet_given=imagenet is not None,
-        zoo_block=zoo_block,
-        zoo_note=zoo_note,
-        title=title,
-        hint=hint or thumbnail_hint(model),
-        seed=seed,
-        thumbnail_size=int(thumbnail_size),
+        Page(
+            model=model,
+            images=main_images,
+            gallery=gallery,
+            comparisons=comparisons,
+            thumbnails=thumbs,
+            imagenet_given=imagenet is not None,
+            zoo_block=zoo_block,
+            zoo_note=zoo_note,
+            title=options.title,
+            hint=hint or thumbnail_hint(model),
+            seed=seed,
+            thumbnail_size=int(thumbnail_size),
+        )
     )
     seconds["render"] = time.perf_counter() - start
     return Report(
@@ -459,7 +449,7 @@ def _recorded_digests(model: ModelResults) -> tuple[dict[str, bytes], str | None
         return None
     if digests.ndim != 2 or len(digests) != len(names):
         return None
-    recorded = ((model.run or {}).get("dataset") or {}).get("imagenet")
+    recorded = model.run.dataset.get("imagenet") if model.run else None
     return {n: digests[i].tobytes() for i, n in enumerate(names)}, recorded if isinstance(
         recorded, str
     ) else None

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from imagenet_x_hf.errors import ImageNetXError
+from imagenet_x_hf.results import Results
 from imagenet_x_hf.schema import FACTORS
 
 FACTOR_KEYS = (
@@ -193,22 +194,25 @@ def _zoo_note(block: Any) -> str:
     return "the zoo block holds no per-factor entries"
 
 
-def zoo_for(results: Mapping, *, lookup: bool = True) -> tuple[ZooBlock | None, str | None]:
+def zoo_for(results: Results, *, lookup: bool = True) -> tuple[ZooBlock | None, str | None]:
     """``(block, None)`` when a zoo placement is available, else ``(None, why not)``.
 
-    ``results["zoo"]`` wins; otherwise, with ``lookup``, ``imagenet_x_hf.zoo.zoo_block``
+    ``results.zoo`` wins; otherwise, with ``lookup``, ``imagenet_x_hf.zoo.zoo_block``
     places the model (as the card does), or says why it cannot. An unavailable zoo is a
     note on the page, never an error: the report is still useful.
     """
-    data = results.get("zoo")
+    placement = results.zoo
     # A run evaluated without the tables holds a note: look again, they may be here now.
-    stale = isinstance(data, Mapping) and bool(data.get("skipped"))
-    if data is None or stale:
+    stale = placement is not None and placement.skipped
+    if placement is None or stale:
         if not lookup:
-            return None, "not looked up (--no-zoo)" if data is None else public_note(_zoo_note(data))
+            return None, "not looked up (--no-zoo)" if placement is None else public_note(
+                placement.note or ""
+            )
         from imagenet_x_hf.zoo import zoo_block
 
-        data = zoo_block(results)
+        placement = zoo_block(results)
+    data = placement.to_dict()
     block = normalize_zoo(data)
     return (block, None) if block is not None else (None, public_note(_zoo_note(data)))
 

@@ -150,7 +150,7 @@ def main() -> None:
             return [read_predictions(path) for path in csvs]
 
         # the scores agree before anything is timed
-        assert [r["accuracy"] for r in ours()] == [r["accuracy"] for r in csv_path()]
+        assert [r.to_dict() for r in ours()] == [r.to_dict() for r in csv_path()]
         variants = {
             "ours": ours,
             "ours_no_breakdowns": ours_slim,

@@ -78,7 +78,9 @@ class Row:
             )
         if self.zoo_fewer:
             parts.append("fewer on " + ", ".join(map(factor_label, self.zoo_fewer)))
-        if not (self.zoo_more or self.zoo_fewer):
+        if self.zoo_note:
+            parts.append(self.zoo_note)
+        elif not (self.zoo_more or self.zoo_fewer):
             parts.append("every factor as expected at its accuracy")
         return "; ".join(parts)
 
@@ -114,6 +116,11 @@ def _zoo(results: Results, zoo) -> dict[str, Any]:
     if percentile is None:
         notes = block.get("notes") or []
         return {"note": "not placed" + (f": {notes[-1]}" if notes else "")}
+    extrapolation = block.get("extrapolation") if isinstance(block.get("extrapolation"), Mapping) else {}
+    if extrapolation.get("extrapolated"):
+        # beyond what the reference shows, an interval excluding 0 is no verdict (as in the card)
+        reason = extrapolation.get("reason") or "too few zoo models are near its accuracy"
+        return {"percentile": percentile, "note": f"extrapolation ({reason}): no factor called unusual"}
     more, fewer = [], []
     for factor in FACTORS:
         entry = (block.get("factors") or {}).get(factor) or {}

@@ -468,7 +468,9 @@ class _Sweep:
                 )
 
     def _predict(self, m: _Model, row_ids, pixels: torch.Tensor, buffer: ShardBuffer) -> None:
-        crash_point(f"predict-{m.folder.name}")  # tests make one model fail mid-run here
+        # tests make one model fail mid-run here, on every process or on one
+        crash_point(f"predict-{m.folder.name}")
+        crash_point(f"predict-{m.folder.name}-process{self.accelerator.process_index}")
         buffer.add(row_ids, m.predictor.predict(pixels))
 
     def _write_shard(self, m: _Model, k: int, buffer: ShardBuffer, start: float) -> None:

@@ -294,12 +294,16 @@ def _entry(item: Any, *, name: str | None, logits: bool) -> _Entry:
     return _entry_from_path(Path(item), name=name, logits=logits)
 
 
-def _existing(directory: Path, *, overwrite: bool) -> pa.Table | None:
+def _existing(directory: Path) -> pa.Table | None:
     from imagenet_x_hf.share.read import read_models_table
 
+    if directory.exists() and not directory.is_dir():
+        raise PredictionsRepoError(
+            f"{str(directory)!r} is a file; pass the folder to write the repository into"
+        )
     if (directory / MODELS_FILE).is_file():
         return read_models_table(directory / MODELS_FILE, where=str(directory))
-    if directory.is_dir() and any(directory.iterdir()) and not overwrite:
+    if directory.is_dir() and any(directory.iterdir()):
         raise PredictionsRepoError(
             f"{str(directory)!r} is not empty and holds no {MODELS_FILE}: it is not a predictions repository; "
             "pass an empty or new folder (or an earlier export to add models to it)"
@@ -347,7 +351,7 @@ def export_predictions(
     names = list(names) if names is not None else [None] * len(inputs)
     if len(names) != len(inputs):
         raise PredictionsRepoError(f"{len(names)} names for {len(inputs)} inputs; give one name per input")
-    existing = _existing(directory, overwrite=False)
+    existing = _existing(directory)
     entries = [_entry(item, name=n, logits=logits) for item, n in zip(inputs, names)]
     seen: dict[str, str] = {}
     for entry in entries:

@@ -4,6 +4,7 @@ the HTML table sorted by a click in a real browser, with nothing fetched."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import os
 from pathlib import Path
@@ -18,6 +19,7 @@ from imagenet_x_hf.reports.leaderboard import (
     to_markdown,
     write_leaderboard,
 )
+from imagenet_x_hf.results import Placement
 from imagenet_x_hf.schema import FACTORS
 
 SHOTS = Path(os.environ.get("IMAGENET_X_SCREENSHOTS", "/tmp/imagenet-x-report-screenshots"))
@@ -83,6 +85,25 @@ def test_rows_of_released_predictions_follow_their_results(tmp_path):
         assert set(row.zoo_more) == more
     paths = write_leaderboard(tmp_path, rows)
     assert sorted(paths) == ["csv", "html", "md"] and all(p.stat().st_size > 1000 for p in paths.values())
+
+
+def test_an_extrapolated_placement_names_no_factor():
+    from imagenet_x_hf.reports.inputs import load_model_results
+    from imagenet_x_hf.reports.leaderboard import result_row
+    from imagenet_x_hf.zoo import example_predictions, place
+
+    model = load_model_results(next(p for p in example_predictions() if p.stem == "SimCLR"))
+    block = place(model.results)
+    wide = {f: {**e, "excess_interval": [0.5, 0.9], "excess": 0.7} for f, e in block["factors"].items()}
+    for extrapolated in (False, True):
+        zoo = {**block, "factors": wide, "extrapolation": {"extrapolated": extrapolated, "reason": "far"}}
+        placement = Placement.from_dict(zoo)
+        row = result_row(dataclasses.replace(model, results=model.results.replace(zoo=placement)))
+        assert row.zoo_percentile == block["accuracy_percentile"]
+        if extrapolated:
+            assert row.zoo_more == [] and "extrapolation (far)" in row.zoo_text()
+        else:
+            assert len(row.zoo_more) == len(FACTORS) and "extrapolation" not in row.zoo_text()
 
 
 @pytest.fixture(scope="module")

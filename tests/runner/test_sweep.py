@@ -236,3 +236,28 @@ def test_command_line_errors_are_one_line(tmp_path, imagenet_source, capsys):
         assert "share the output folder" in err and len(err.strip().splitlines()) == 1
     assert main(["sweep", "--model", "x/y", "--memory-budget", "0", *where]) == 2
     assert "--memory-budget must be a positive" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_model_failing_on_one_process_fails_on_both(
+    models, singles, imagenet_source, tmp_path, subprocess_env
+):
+    listed = [models[n] for n in ("vit", "resnet", "timm")]
+    command = _sweep_command(listed, imagenet_source, tmp_path, "--json")
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m"]
+    # the second process (shards 1 and 3) raises at its 3rd resnet batch; the first goes on
+    env = subprocess_env(**{ENV: "predict-resnet-process1:3:raise"})
+    done = subprocess.run(launcher + command[2:], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr[-3000:]
+    summary = json.loads(done.stdout)
+    assert [m["status"] for m in summary["models"]] == ["ok", "failed", "ok"]
+    resnet = summary["models"][1]
+    assert resnet["stage"] == "predicting"
+    assert resnet["error"].startswith(
+        "on process 1: InjectedFault: injected fault at predict-resnet-process1 #3"
+    )
+    for name in ("vit", "timm"):
+        _assert_same_as_single(tmp_path / name, singles[name])
+    # the first process's resnet shards (0, 2, 4) and the second's first one (1) are kept for a resume
+    assert len(list((tmp_path / "resnet" / "shards").glob("shard-*"))) == 4
+    assert not (tmp_path / "resnet" / "results.json").exists()

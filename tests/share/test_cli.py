@@ -74,6 +74,8 @@ def test_export_errors_are_one_line(tmp_path, capsys):
     both = [str(PREDICTIONS_DIR / "ViT.csv"), str(PREDICTIONS_DIR / "DINO.csv")]
     assert main(["export-predictions", *both, str(tmp_path / "repo"), "--name", "x"]) == 2
     assert "--name names one model" in capsys.readouterr().err
+    assert main(["export-predictions", both[0], both[1]]) == 2  # the folder is missing: DINO.csv is a file
+    assert "is a file; pass the folder" in capsys.readouterr().err
 
 
 def test_examples_export_with_their_licence(tmp_path, capsys, monkeypatch):

@@ -31,7 +31,7 @@ def test_datasets_loads_each_model_and_the_models_table(authors_repo):
         ds = datasets.load_dataset(str(authors_repo), name, split="validation")
         csv = read_predictions(PREDICTIONS_DIR / f"{name}.csv")
         assert ds.num_rows == len(csv) == 50_000
-        assert ds["file_name"][:3] == csv.file_names[:3].tolist()
+        assert ds["file_name"][:3] == csv.names()[:3].tolist()
         assert np.array_equal(np.asarray(ds["predicted_class"]), csv.predicted_class)
         assert np.array_equal(np.asarray(ds["predicted_probability"]), csv.predicted_probability)
     models = datasets.load_dataset(str(authors_repo), split="train")  # the default configuration
@@ -186,4 +186,4 @@ def test_models_sharing_an_image_list_read_it_once_and_the_same(authors_repo, tm
     repo = open_predictions(folder)
     read = {m.model: repo.read(m) for m in repo.models}
     assert len(read["part"]) == 1000 and len(read["ViT"]) == 50_000
-    assert np.array_equal(read["part"].file_names, csv.file_names[:1000])
+    assert np.array_equal(read["part"].names(), csv.names()[:1000])

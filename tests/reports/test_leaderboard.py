@@ -22,6 +22,7 @@ from imagenet_x_hf.reports.leaderboard import (
 from imagenet_x_hf.results import Placement
 from imagenet_x_hf.schema import FACTORS
 
+ZOO_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "zoo"
 SHOTS = Path(os.environ.get("IMAGENET_X_SCREENSHOTS", "/tmp/imagenet-x-report-screenshots"))
 
 
@@ -66,8 +67,15 @@ def test_files_say_the_same_and_escape_names():
     assert "http" not in page.split("</title>", 1)[1]  # nothing to fetch
 
 
+@pytest.fixture
+def shared_zoo(monkeypatch):
+    """The released predictions and tables from the shared copy, never from the network."""
+    assert (ZOO_DIR / "results" / "val").is_dir(), f"the shared zoo copy is missing at {ZOO_DIR}"
+    monkeypatch.setenv("IMAGENET_X_ZOO", str(ZOO_DIR))
+
+
 @pytest.mark.slow
-def test_rows_of_released_predictions_follow_their_results(tmp_path):
+def test_rows_of_released_predictions_follow_their_results(tmp_path, shared_zoo):
     from imagenet_x_hf.reports.inputs import load_model_results
     from imagenet_x_hf.zoo import example_predictions, place
 
@@ -87,7 +95,7 @@ def test_rows_of_released_predictions_follow_their_results(tmp_path):
     assert sorted(paths) == ["csv", "html", "md"] and all(p.stat().st_size > 1000 for p in paths.values())
 
 
-def test_an_extrapolated_placement_names_no_factor():
+def test_an_extrapolated_placement_names_no_factor(shared_zoo):
     from imagenet_x_hf.reports.inputs import load_model_results
     from imagenet_x_hf.reports.leaderboard import result_row
     from imagenet_x_hf.zoo import example_predictions, place

@@ -358,19 +358,23 @@ def test_a_runs_own_predictions_file_is_named_after_the_run(vit_csv, tmp_path):
 
 
 def test_zoo_facts_show_the_model_count_and_no_empty_rows_or_paths():
-    from imagenet_x_hf.reports.html.zoo import normalize_zoo
+    from imagenet_x_hf.reports.html.zoo import zoo_view
+    from imagenet_x_hf.results import Placement
 
     factor = {"error_ratio": 1.2, "expected_error_ratio": 1.0, "excess": 0.2, "excess_interval": [0.1, 0.3]}
-    block = normalize_zoo(
-        {
-            "zoo": {"source": "local copy /home/me/zoo", "models": 2500},
-            "notes": [],
-            "accuracy": 0.6799,
-            "factors": {"pose": factor},
-        }
+    block = zoo_view(
+        Placement.from_dict(
+            {
+                "zoo": {"source": "local copy /home/me/zoo", "models": 2500},
+                "notes": [],
+                "accuracy": 0.6799,
+                "factors": dict.fromkeys(FACTORS, factor),
+            }
+        )
     )
     facts = dict(block.overall)
     assert facts["zoo models"] == "2,500" and "notes" not in facts
+    assert facts["the model's accuracy"] == "0.6799"
     assert "/home/me" not in " ".join(facts.values())
 
 

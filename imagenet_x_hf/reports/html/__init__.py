@@ -16,16 +16,16 @@ from imagenet_x_hf.reports.html.report import (
     thumbnail_hint,
     write_report,
 )
-from imagenet_x_hf.reports.html.zoo import normalize_zoo, zoo_for
+from imagenet_x_hf.reports.html.zoo import zoo_for, zoo_view
 
 __all__ = [
     "COMPARE_PER_FACTOR",
     "PER_FACTOR",
     "Report",
     "build_report",
-    "normalize_zoo",
     "push_report",
     "thumbnail_hint",
     "write_report",
     "zoo_for",
+    "zoo_view",
 ]

@@ -22,7 +22,7 @@ from imagenet_x_hf.reports.html import svg
 from imagenet_x_hf.reports.section import method_text
 from imagenet_x_hf.reports.summary import ACCURACY_NAMES, summarize
 from imagenet_x_hf.reports.zoo_sentence import zoo_explanation
-from imagenet_x_hf.results import Placement, Results, RunRecord
+from imagenet_x_hf.results import Results, RunRecord
 from imagenet_x_hf.schema import FACTOR_DEFINITIONS, FACTORS, METACLASSES
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -336,7 +336,7 @@ def render_page(page: Page) -> str:
     settings = model.results.scoring
 
     results = model.results
-    placed = Placement.from_dict(zoo_block.raw) if zoo_block is not None else None
+    placed = zoo_block.placement if zoo_block is not None else None
     summary = summarize(results, zoo=placed)
     shown_cards = [*gallery.cards, *(card for c in comparisons for card in c.gallery.cards)]
     thumb_classes, thumb_css = thumbnail_styles(shown_cards)

@@ -144,9 +144,12 @@ class Population:
         '3 models in 2 families: 2 runs of 1 ResNet-50 augmentation sweep (crop) counted as 1 family, 1 other model'
         """
         rows = np.arange(len(self)) if rows is None else np.asarray(rows)
+        from imagenet_x_hf.share.zoo_extra import EXTRA_FAMILY_PREFIX
+
         fam = self.family[rows].astype(str)
-        sweep = self.sweep[rows]
-        checkpoint = np.array([f.endswith("_*_epochs") for f in fam], dtype=bool)
+        added = np.char.startswith(fam, EXTRA_FAMILY_PREFIX)  # rank --zoo-extra's models
+        sweep = self.sweep[rows] & ~added
+        checkpoint = np.array([f.endswith("_*_epochs") for f in fam], dtype=bool) & ~added
         parts = []
         if sweep.any():
             names, counts = np.unique(fam[sweep], return_counts=True)
@@ -164,7 +167,10 @@ class Population:
                 f"{int(checkpoint.sum()):,} checkpoints of {_count(series, 'training run')} counted as "
                 f"{_count(series, 'family')}"
             )
-        others = int((~sweep & ~checkpoint).sum())
+        if added.any():
+            kept = len(set(fam[added].tolist()))
+            parts.append(f"{int(added.sum()):,} of your models counted as {_count(kept, 'family')}")
+        others = int((~sweep & ~checkpoint & ~added).sum())
         if others:
             parts.append(f"{others:,} other model{'s' if others != 1 else ''}")
         total = len(set(fam.tolist()))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -51,6 +52,12 @@ def test_added_models_join_as_families(own_models, zoo):
     assert joined["reference"]["models"] == alone["reference"]["models"] + 3
     assert joined["reference"]["families"] == alone["reference"]["families"] + 2  # the sweep counts once
     assert joined["reference"]["added_models"] == 3
+    # the sentence counts them as the families they weigh as, not as 3 separate models
+    assert "3 of your models counted as 2 families" in joined["reference"]["description"]
+    others = re.compile(r"([\d,]+) other models?")
+    assert others.findall(joined["reference"]["description"]) == others.findall(
+        alone["reference"]["description"]
+    )
     # the added models move the reference: the same model gets other percentiles
     assert any(
         joined["factors"][f]["percentile_all"] != alone["factors"][f]["percentile_all"] for f in FACTORS

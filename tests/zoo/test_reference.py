@@ -162,6 +162,25 @@ def test_names_listed_twice_keep_both_rows(zoo):
     assert names.count("vit_base_patch16_224") == 2  # both rows stay visible in the table
 
 
+def test_added_models_are_described_as_their_families(population):
+    """Models added with one --family are one family in the sentence too, not separate models."""
+    extra = Population(
+        names=np.array(["run-1", "run-2", "run-3", "single"], dtype=object),
+        accuracy=np.array([0.7, 0.71, 0.72, 0.8]),
+        error_ratio=np.ones((4, len(FACTORS))),
+        family=np.array(["extra:my-sweep"] * 3 + ["extra:single"], dtype=object),
+        model_type=np.array(["Supervised on ImageNet-1K"] * 4, dtype=object),
+        sweep=np.zeros(4, dtype=bool),
+    )
+    before, after = population.describe(), population.concat(extra).describe()
+    families = len(set(population.family.tolist()))
+    assert after.startswith(f"2,505 models in {families + 2:,} families: ")
+    assert "4 of your models counted as 2 families" in after
+    # the zoo's own models are counted as before: the added ones are not "other models"
+    assert before.split(": ", 1)[1] in after.replace(", 4 of your models counted as 2 families", "")
+    assert extra.describe() == "4 models in 2 families: 4 of your models counted as 2 families"
+
+
 def test_place_with_extra_models(zoo, vit_results):
     """Extra models join the reference; a sweep of them weighs one family; the placed model is left out."""
     s = zoo.slice("top", "class")

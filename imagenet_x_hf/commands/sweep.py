@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as evaluate does (see commands/evaluate.py)
     from imagenet_x_hf.errors import ImageNetXError
+    from imagenet_x_hf.reports.leaderboard import write_sweep_leaderboard
     from imagenet_x_hf.runner.bulk import read_models_file
     from imagenet_x_hf.runner.collectives import make_accelerator
     from imagenet_x_hf.runner.sweep import sweep_models
@@ -85,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
             models, args.output, options=options, accelerator=accelerator, memory_budget=budget
         )
         if accelerator.is_main_process:
+            summary = write_sweep_leaderboard(args.output, summary)
             if args.json:
                 print(json.dumps(summary, indent=2))
             else:

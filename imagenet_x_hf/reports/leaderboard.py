@@ -425,3 +425,23 @@ def write_leaderboard(sweep_dir: str | os.PathLike, rows: Sequence[Row] | None =
         atomic_write_bytes(sweep_dir / name, text.encode("utf-8"))
         out[name.rsplit(".", 1)[1]] = sweep_dir / name
     return out
+
+
+def write_sweep_leaderboard(sweep_dir: str | os.PathLike, summary: dict[str, Any]) -> dict[str, Any]:
+    """The last step of a sweep: its leaderboard beside ``summary.json``, which then names the files.
+
+    ``summary`` is what :func:`imagenet_x_hf.runner.sweep_models` returned for ``sweep_dir``. The
+    models' runs are complete whatever happens here, so a leaderboard that cannot be written is
+    recorded in the summary (``{"error": ...}``) rather than raised. Returns the updated summary,
+    also written to ``sweep_dir/summary.json``.
+    """
+    from imagenet_x_hf.runner.store import atomic_write_json
+
+    summary = dict(summary)
+    try:
+        paths = write_leaderboard(sweep_dir)
+        summary["leaderboard"] = {kind: str(path) for kind, path in paths.items()}
+    except Exception as err:  # the runs are kept; say why the table is not
+        summary["leaderboard"] = {"error": f"{type(err).__name__}: {err}"}
+    atomic_write_json(Path(sweep_dir) / SUMMARY, summary)
+    return summary

@@ -19,7 +19,8 @@ from typing import Any
 
 from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.runner.collectives import main_process_first, make_accelerator
-from imagenet_x_hf.runner.run import RunOptions, evaluate_model, load_dataset_for
+from imagenet_x_hf.runner.context import load_dataset_for
+from imagenet_x_hf.runner.run import RunOptions, evaluate_model
 from imagenet_x_hf.runner.store import atomic_write_json
 
 SUMMARY = "summary.json"

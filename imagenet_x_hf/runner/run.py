@@ -49,7 +49,6 @@ from imagenet_x_hf.settings import PREPROCESSING_PATHS, RunOptions, SettingsErro
 
 __all__ = [
     "PREPROCESSING_PATHS",
-    "load_dataset_for",
     "require_source",
     "RunOptions",
     "RunPlan",

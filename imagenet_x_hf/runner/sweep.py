@@ -160,7 +160,9 @@ def sweep_models(
 
     Returns the summary (also written to ``output/summary.json``): one entry per model with
     its status (``ok``/``failed``), accuracy, output folder, group, and the error and the step
-    it happened at for a failed one.
+    it happened at for a failed one. The leaderboard that ``imagenet-x sweep`` adds is a report,
+    written afterwards from the folder:
+    ``imagenet_x_hf.reports.leaderboard.write_sweep_leaderboard(output, summary)``.
     """
     options = RunOptions() if options is None else options
     models = [os.fspath(m) for m in models]
@@ -291,21 +293,7 @@ class _Sweep:
             if self.progress is not None:
                 self.progress.close()
         summary = self._summary(final=True)
-        if self.main:
-            summary = self._leaderboard(summary)
         return broadcast_object(acc, summary if self.main else None)
-
-    def _leaderboard(self, summary: dict[str, Any]) -> dict[str, Any]:
-        """Main process: leaderboard.{csv,md,html} beside summary.json, which then names them."""
-        from imagenet_x_hf.reports.leaderboard import write_leaderboard
-
-        try:
-            paths = write_leaderboard(self.root)
-            summary["leaderboard"] = {kind: str(path) for kind, path in paths.items()}
-        except Exception as err:  # the models' runs are complete and kept; say why the table is not
-            summary["leaderboard"] = {"error": f"{type(err).__name__}: {err}"}
-        atomic_write_json(self.root / SUMMARY, summary)
-        return summary
 
     def _resolve(self, m: _Model, images: ImageSet) -> None:
         """What ``evaluate``'s ``build_context`` makes of one model, on the images read once."""

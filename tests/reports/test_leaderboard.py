@@ -18,6 +18,7 @@ from imagenet_x_hf.reports.leaderboard import (
     to_html,
     to_markdown,
     write_leaderboard,
+    write_sweep_leaderboard,
 )
 from imagenet_x_hf.results import Placement
 from imagenet_x_hf.schema import FACTORS
@@ -161,3 +162,29 @@ def test_columns_sort_in_a_real_browser(browser, tmp_path):
     png = page.screenshot(path=str(SHOTS / "leaderboard.png"), full_page=True)
     assert len(png) > 5000
     context.close()
+
+
+def test_a_sweep_gets_its_leaderboard_or_the_reason_in_its_summary(tmp_path):
+    import json
+
+    failed = {
+        "model": "org/broken",
+        "status": "failed",
+        "stage": "loading the weights",
+        "error": "no weights",
+    }
+    summary = {"models": [failed], "failed": 1}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    done = write_sweep_leaderboard(tmp_path, summary)
+    assert done["leaderboard"] == {k: str(tmp_path / f"leaderboard.{k}") for k in ("csv", "md", "html")}
+    assert json.loads((tmp_path / "summary.json").read_text()) == done and "leaderboard" not in summary
+    assert "loading the weights: no weights" in (tmp_path / "leaderboard.md").read_text()
+
+    # a finished model whose results.json is gone: the runs stay, the summary says why there is no table
+    gone = {"model": "org/gone", "status": "ok", "output": str(tmp_path / "gone")}
+    (tmp_path / "gone").mkdir()
+    summary = {"models": [gone], "failed": 0}
+    (tmp_path / "summary.json").write_text(json.dumps(summary))
+    done = write_sweep_leaderboard(tmp_path, summary)
+    assert "results.json" in done["leaderboard"]["error"]
+    assert json.loads((tmp_path / "summary.json").read_text()) == done

@@ -81,7 +81,7 @@ def test_rebuild_reaches_the_dataset_loader(monkeypatch):
     import imagenet_x_hf
     from imagenet_x_hf.cli import build_parser
     from imagenet_x_hf.commands.evaluate import run_options
-    from imagenet_x_hf.runner.run import load_dataset_for
+    from imagenet_x_hf.runner.context import load_dataset_for
 
     calls = []
 

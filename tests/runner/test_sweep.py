@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from imagenet_x_hf.reports.leaderboard import write_sweep_leaderboard
 from imagenet_x_hf.runner import RunOptions, evaluate_model, faults
 from imagenet_x_hf.runner.faults import ENV
 from imagenet_x_hf.runner.sweep import sweep_models
@@ -117,6 +118,9 @@ def test_failures_are_recorded_and_the_others_finish_then_resume(
     monkeypatch.setenv(ENV, "predict-resnet:5:raise")
     summary = sweep_models(listed, out, options=_options(imagenet_source), dataset=dataset)
     monkeypatch.delenv(ENV)
+    assert not (out / "leaderboard.csv").exists()  # the runner writes runs; the leaderboard is a report
+    summary = write_sweep_leaderboard(out, summary)
+    assert json.loads((out / "summary.json").read_text()) == summary
     status = {m["model"]: m for m in summary["models"]}
     assert [m["status"] for m in summary["models"]] == ["ok", "failed", "failed", "ok"]
     assert status[str(no_weights)]["stage"] == "loading the weights"

@@ -21,7 +21,6 @@ import numpy as np
 from imagenet_x_hf.errors import PredictionsRepoError
 from imagenet_x_hf.schema import FACTORS
 
-EXTRA_FAMILY_PREFIX = "extra:"
 UNSTATED_TYPE = "not stated (added with --zoo-extra)"
 
 
@@ -51,7 +50,7 @@ def extra_models(source: str | os.PathLike, *, which_factor: str = "top", error_
     from imagenet_x_hf.metrics import score_predictions
     from imagenet_x_hf.settings import ScoringOptions
     from imagenet_x_hf.share.read import open_predictions
-    from imagenet_x_hf.zoo.reference import Population
+    from imagenet_x_hf.zoo.reference import EXTRA_FAMILY_PREFIX, Population
 
     options = ScoringOptions(which_factor=which_factor, error_type=error_type)
     repo = open_predictions(source)

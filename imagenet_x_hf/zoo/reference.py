@@ -34,6 +34,7 @@ from imagenet_x_hf.zoo.files import ZooError
 
 SWEEP_TYPE = "ResNet-50 augmentation sweep"
 UNLISTED = "not in model_types.py"
+EXTRA_FAMILY_PREFIX = "extra:"  # the family key of a model added with rank --zoo-extra
 REFERENCES = ("all", "no-sweeps", "type:<key>")
 _SWEEP_PREFIX = "eval_resnet50_"
 _CHECKPOINT = re.compile(r"(.+)_([0-9]+)_epochs")
@@ -144,8 +145,6 @@ class Population:
         '3 models in 2 families: 2 runs of 1 ResNet-50 augmentation sweep (crop) counted as 1 family, 1 other model'
         """
         rows = np.arange(len(self)) if rows is None else np.asarray(rows)
-        from imagenet_x_hf.share.zoo_extra import EXTRA_FAMILY_PREFIX
-
         fam = self.family[rows].astype(str)
         added = np.char.startswith(fam, EXTRA_FAMILY_PREFIX)  # rank --zoo-extra's models
         sweep = self.sweep[rows] & ~added

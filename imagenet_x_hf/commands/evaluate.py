@@ -27,31 +27,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "speed on small-input models."
         ),
     )
-    groups = {name: p.add_argument_group(name) for name in GROUPS}
-    groups["model"].add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="Hub model id (e.g. google/vit-base-patch16-224, timm/resnet50.a1_in1k) or local directory; "
-        "repeat for bulk mode (default: none)",
-    )
-    groups["model"].add_argument(
-        "--models-file",
-        metavar="FILE",
-        help="text file with one model per line, for bulk mode (default: none)",
-    )
-    groups["output"].add_argument(
-        "--output",
-        required=True,
-        metavar="DIR",
-        help="run folder; in bulk mode one sub-folder per model plus summary.json (default: required)",
-    )
-    groups["output"].add_argument(
-        "--json", action="store_true", help="print results (or the bulk summary) as JSON (default: text)"
-    )
-    groups["speed and numerics"].add_argument(
-        "--cpu", action="store_true", help="run on CPU even when a GPU is present (default: GPU if any)"
+    groups = add_run_arguments(
+        p,
+        model_help="Hub model id (e.g. google/vit-base-patch16-224, timm/resnet50.a1_in1k) or local "
+        "directory; repeat for bulk mode",
+        models_file_help="text file with one model per line, for bulk mode",
+        output_help="run folder; in bulk mode one sub-folder per model plus summary.json",
+        json_help="print results (or the bulk summary) as JSON (default: text)",
     )
     # Everything else is a field of RunOptions (and the LoadOptions and ScoringOptions in it):
     # flag, help, choices and default are declared there once.
@@ -61,6 +43,44 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 # The --help sections, in the order a user reads them.
 GROUPS = ("model", "data", "output", "speed and numerics", "scoring (results.json)")
+
+
+def add_run_arguments(
+    p: argparse.ArgumentParser, *, model_help: str, models_file_help: str, output_help: str, json_help: str
+) -> dict[str, argparse._ArgumentGroup]:
+    """The --help sections and the flags every command that runs models declares alike.
+
+    ``--model`` (repeatable), ``--models-file``, ``--output`` (required), ``--json`` and ``--cpu``;
+    the help texts of the first four differ by command and are passed in (the ``(default: ...)``
+    endings of ``--model``, ``--models-file`` and ``--output`` are added here). Returns the sections
+    by name, for the command's own flags and ``add_arguments``.
+    """
+    groups = {name: p.add_argument_group(name) for name in GROUPS}
+    model = groups["model"]
+    model.add_argument(
+        "--model", action="append", default=[], metavar="ID", help=f"{model_help} (default: none)"
+    )
+    model.add_argument("--models-file", metavar="FILE", help=f"{models_file_help} (default: none)")
+    output = groups["output"]
+    output.add_argument("--output", required=True, metavar="DIR", help=f"{output_help} (default: required)")
+    output.add_argument("--json", action="store_true", help=json_help)
+    groups["speed and numerics"].add_argument(
+        "--cpu", action="store_true", help="run on CPU even when a GPU is present (default: GPU if any)"
+    )
+    return groups
+
+
+def requested_models(args: argparse.Namespace) -> list[str]:
+    """The models of ``--model`` then ``--models-file``; at least one, or a clear error."""
+    from imagenet_x_hf.errors import ImageNetXError
+    from imagenet_x_hf.runner.bulk import read_models_file
+
+    models = list(args.model)
+    if args.models_file:
+        models += read_models_file(args.models_file)
+    if not models:
+        raise ImageNetXError("no model given: pass --model ID (repeatable) or --models-file FILE")
+    return models
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
@@ -89,15 +109,10 @@ def run(args: argparse.Namespace) -> int:
     # the CPU to the image-decoding workers (about 10% more images/s on a 2-core CPU run;
     # no change on GPU). An explicit setting in the environment wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    from imagenet_x_hf.errors import ImageNetXError
-    from imagenet_x_hf.runner.bulk import evaluate_models, read_models_file
+    from imagenet_x_hf.runner.bulk import evaluate_models
     from imagenet_x_hf.runner.run import evaluate_model, make_accelerator
 
-    models = list(args.model)
-    if args.models_file:
-        models += read_models_file(args.models_file)
-    if not models:
-        raise ImageNetXError("no model given: pass --model ID (repeatable) or --models-file FILE")
+    models = requested_models(args)
     options = run_options(args)
     accelerator = make_accelerator(cpu=True if args.cpu else None)
     try:

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from imagenet_x_hf.commands.evaluate import GROUPS, run_options
+from imagenet_x_hf.commands.evaluate import add_run_arguments, requested_models, run_options
 from imagenet_x_hf.settings import RunOptions, add_arguments
 
 
@@ -25,30 +25,12 @@ def register(sub: argparse._SubParsersAction) -> None:
             "accelerate launch -m imagenet_x_hf sweep ...), sharding the images as evaluate does."
         ),
     )
-    groups = {name: p.add_argument_group(name) for name in GROUPS}
-    groups["model"].add_argument(
-        "--model",
-        action="append",
-        default=[],
-        metavar="ID",
-        help="Hub model id or local directory; repeatable (default: none)",
-    )
-    groups["model"].add_argument(
-        "--models-file",
-        metavar="FILE",
-        help="text file with one model per line; blank lines and # comments are skipped (default: none)",
-    )
-    groups["output"].add_argument(
-        "--output",
-        required=True,
-        metavar="DIR",
-        help="sweep folder: one sub-folder per model, summary.json, leaderboard.* (default: required)",
-    )
-    groups["output"].add_argument(
-        "--json", action="store_true", help="print the summary as JSON (default: one line per model)"
-    )
-    groups["speed and numerics"].add_argument(
-        "--cpu", action="store_true", help="run on CPU even when a GPU is present (default: GPU if any)"
+    groups = add_run_arguments(
+        p,
+        model_help="Hub model id or local directory; repeatable",
+        models_file_help="text file with one model per line; blank lines and # comments are skipped",
+        output_help="sweep folder: one sub-folder per model, summary.json, leaderboard.*",
+        json_help="print the summary as JSON (default: one line per model)",
     )
     groups["speed and numerics"].add_argument(
         "--memory-budget",
@@ -67,15 +49,10 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # as evaluate does (see commands/evaluate.py)
     from imagenet_x_hf.errors import ImageNetXError
     from imagenet_x_hf.reports.leaderboard import write_sweep_leaderboard
-    from imagenet_x_hf.runner.bulk import read_models_file
     from imagenet_x_hf.runner.collectives import make_accelerator
     from imagenet_x_hf.runner.sweep import sweep_models
 
-    models = list(args.model)
-    if args.models_file:
-        models += read_models_file(args.models_file)
-    if not models:
-        raise ImageNetXError("no model given: pass --models-file FILE or --model ID (repeatable)")
+    models = requested_models(args)
     if args.memory_budget is not None and args.memory_budget <= 0:
         raise ImageNetXError(f"--memory-budget must be a positive number of GB, not {args.memory_budget}")
     budget = None if args.memory_budget is None else int(args.memory_budget * (1 << 30))

@@ -9,6 +9,8 @@ that wrote the source; for colours, the class colour the source was painted with
 from __future__ import annotations
 
 import io
+import os
+import sys
 import warnings
 
 import datasets
@@ -202,21 +204,37 @@ def test_webdataset_shards_read_through_datasets_give_the_same_rows(
     assert via_hub.cast_column("image", raw)["image"] == dataset.cast_column("image", raw)["image"]
 
 
-def test_a_build_indexes_its_source_once(sources, small_annotations, tmp_path, monkeypatch):
-    """load() hands the builder the index it checked the source with, instead of indexing again."""
-    import imagenet_x_hf.api
-    import imagenet_x_hf.imagenet_x
+# Files the process opens, seen through Python's audit events (every os.open and io.open raises
+# one), so a test observes file-system access from outside the code, whichever path opens a file.
+# A hook stays for the life of the process: it is added by the first test that needs it.
+_watched_opens: list[str] | None = None
+_hook_added = False
 
+
+def _on_audit_event(event: str, args: tuple) -> None:
+    if event == "open" and _watched_opens is not None and isinstance(args[0], (str, bytes, os.PathLike)):
+        _watched_opens.append(os.path.realpath(os.fsdecode(args[0])))
+
+
+def test_a_build_indexes_its_source_once(sources, small_annotations, tmp_path):
+    """load() hands the builder the index it checked the source with, instead of indexing again.
+
+    Indexing a tar opens it and reads its member headers; the build then reads the images through
+    that same open file. So a build that indexes once opens the tar exactly once."""
+    global _watched_opens, _hook_added
+    if not _hook_added:
+        sys.addaudithook(_on_audit_event)
+        _hook_added = True
     path, _ = sources["val_tar"]
-    opened = []
-    for module in (imagenet_x_hf.api, imagenet_x_hf.imagenet_x):
-        original = module.open_source
-        monkeypatch.setattr(
-            module, "open_source", lambda *a, _orig=original, **k: opened.append(a[0]) or _orig(*a, **k)
-        )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds = imagenet_x_hf.load(
-            "validation", path, annotations_dir=small_annotations, allow_missing=True, cache_dir=tmp_path
-        )
-    assert ds.num_rows > 0 and len(opened) == 1
+    _watched_opens = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = imagenet_x_hf.load(
+                "validation", path, annotations_dir=small_annotations, allow_missing=True, cache_dir=tmp_path
+            )
+        opened = [p for p in _watched_opens if p == os.path.realpath(path)]
+    finally:
+        _watched_opens = None
+    assert ds.num_rows > 0 and ds[0]["image"].size == SIZE  # the images came out of the tar
+    assert len(opened) == 1

@@ -42,6 +42,20 @@ def read_models_file(path: str | os.PathLike) -> list[str]:
     return [m for m in models if m]
 
 
+def model_folders(models: Sequence[str]) -> list[str]:
+    """The output sub-folder of each model; an error when none is given or two would share one."""
+    if not models:
+        raise ImageNetXError("no models given: pass --model (repeatable) or --models-file")
+    folders = [model_folder_name(m) for m in models]
+    clashes = sorted({f for f in folders if folders.count(f) > 1})
+    if clashes:
+        raise ImageNetXError(
+            f"several models would share the output folder(s) {clashes}; list each model once "
+            "(or evaluate same-named local folders separately)"
+        )
+    return folders
+
+
 def evaluate_models(
     models: Sequence[str],
     output: str | os.PathLike,
@@ -52,14 +66,7 @@ def evaluate_models(
 ) -> dict[str, Any]:
     """Evaluate each model into ``output/<model folder>``; return (and write) the summary."""
     options = options or RunOptions()
-    if not models:
-        raise ImageNetXError("no models given: pass --model (repeatable) or --models-file")
-    folders = [model_folder_name(m) for m in models]
-    clashes = sorted({f for f in folders if folders.count(f) > 1})
-    if clashes:
-        raise ImageNetXError(
-            f"several models would share the output folder(s) {clashes}; evaluate them separately"
-        )
+    folders = model_folders(models)
     own = accelerator is None
     accelerator = accelerator or make_accelerator()
     root = Path(output)

@@ -45,7 +45,7 @@ import torch
 
 from imagenet_x_hf.errors import ImageNetXError
 from imagenet_x_hf.runner.adapters import ModelSpec, model_spec
-from imagenet_x_hf.runner.bulk import SUMMARY, model_folder_name
+from imagenet_x_hf.runner.bulk import SUMMARY, model_folders
 from imagenet_x_hf.runner.collectives import (
     broadcast_object,
     main_process_first,
@@ -166,15 +166,7 @@ def sweep_models(
     """
     options = RunOptions() if options is None else options
     models = [os.fspath(m) for m in models]
-    if not models:
-        raise ImageNetXError("no models given: pass --model (repeatable) or --models-file")
-    folders = [model_folder_name(m) for m in models]
-    clashes = sorted({f for f in folders if folders.count(f) > 1})
-    if clashes:
-        raise ImageNetXError(
-            f"several models would share the output folder(s) {clashes}; list each model once "
-            "(or evaluate same-named local folders separately)"
-        )
+    folders = model_folders(models)
     if memory_budget is not None and memory_budget <= 0:
         raise ImageNetXError(f"the memory budget must be positive, not {memory_budget}")
     root = check_output_folder(output)

@@ -191,11 +191,16 @@ def _hub_fetcher(repo_id: str, revision: str | None) -> Callable[[str], Path]:
             RepositoryNotFoundError,
             RevisionNotFoundError,
         )
+        from huggingface_hub.utils import logging as hub_logging
 
         from imagenet_x_hf.zoo.files import is_offline
 
         offline = is_offline()
         where = f"hf://datasets/{repo_id}" + (f"@{revision}" if revision else "")
+        # huggingface_hub logs a warning per retry of an unreachable Hub; a failure ends in
+        # one line of ours below, so its own retry lines are kept off the console
+        verbosity = hub_logging.get_verbosity()
+        hub_logging.set_verbosity_error()
         try:
             return Path(
                 hf_hub_download(
@@ -238,6 +243,8 @@ def _hub_fetcher(repo_id: str, revision: str | None) -> Callable[[str], Path]:
             raise PredictionsRepoError(
                 f"cannot download {relative} of {where} ({first}); rerun later"
             ) from None
+        finally:
+            hub_logging.set_verbosity(verbosity)
 
     return fetch
 

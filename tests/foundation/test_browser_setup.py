@@ -64,7 +64,8 @@ def test_when_nothing_works_the_error_names_what_was_tried_and_the_fixes(tmp_pat
     assert "apt-get install -y chromium" in message and ENV in message
 
 
-def test_this_machine_has_one():
-    """The suite's own browser tests run here: the lookup answers with an executable."""
+def test_this_machine_has_one(chromium):
+    """The suite's own browser tests run here: once the session's fixture found or installed one
+    (on a fresh machine it installs it), the lookup alone answers with an executable."""
     path = chromium_for_tests(os.environ, plans=[])
     assert os.access(path, os.X_OK)
